@@ -1,0 +1,91 @@
+/* node: starts the components of a server or agent on one event loop and stops them
+ * in reverse order on SIGTERM. Components register here, at the seams, by Kconfig. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/cli/node.h"
+#define LOG_TAG "tug"
+#include "core/log/log.h"
+#include "core/loop/loop.h"
+#include "core/store/store.h"
+
+/* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
+static const char *const volatile_prefixes[] = {
+	"/registry/leases/",
+	"/registry/events/",
+	NULL,
+};
+
+struct node {
+	struct tug_config *cfg;
+	struct loop *loop;
+	struct store *store;
+	bool server;
+};
+
+static void on_stop_signal(struct loop *l, int signo, void *arg)
+{
+	log_info("%s: shutting down", strsignal(signo));
+	loop_stop(l);
+}
+
+static int open_store(struct node *n)
+{
+	struct tug_config *c = n->cfg;
+	struct store_opts o = { 0 };
+	struct err e = { 0 };
+	char dir[4096], vdir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/db", c->data_dir);
+	o.dir = dir;
+	if (c->volatile_dir && c->volatile_dir[0]) {
+		snprintf(vdir, sizeof(vdir), "%s/db", c->volatile_dir);
+		o.volatile_dir = vdir;
+		o.volatile_prefixes = volatile_prefixes;
+	}
+	o.checkpoint_ms = c->store_checkpoint_ms;
+	o.retention_ms = c->store_retention_ms;
+	o.retention_revisions = c->store_retention_revisions;
+	if (store_open(&n->store, &o, &e) < 0) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	log_info("store %s at revision %llu%s%s", dir, (unsigned long long)store_rev(n->store),
+	         o.volatile_dir ? ", volatile kinds in " : "",
+	         o.volatile_dir ? o.volatile_dir : "");
+	return 0;
+}
+
+int node_run(struct tug_config *cfg, bool server)
+{
+	struct node n = { .cfg = cfg, .server = server };
+	int rc = 1, r;
+
+	if ((r = mkdir_p(cfg->data_dir, 0700)) < 0) {
+		log_error("create data dir %s: %s", cfg->data_dir, strerror(-r));
+		return 1;
+	}
+	if ((r = loop_new(&n.loop)) < 0) {
+		log_error("start event loop: %s", strerror(-r));
+		return 1;
+	}
+	loop_on_signal(n.loop, SIGTERM, on_stop_signal, &n);
+	loop_on_signal(n.loop, SIGINT, on_stop_signal, &n);
+	if (open_store(&n) < 0)
+		goto out;
+	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
+	         TUG_COMMIT, cfg->data_dir);
+	if (loop_run(n.loop) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (n.store)
+		store_close(n.store);
+	loop_free(n.loop);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,3 @@
+obj-y += core/config/config.o
+libs-y += -lyaml
+test-y += test/unit/config_test.c

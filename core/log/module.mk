@@ -1,0 +1,1 @@
+obj-y += core/log/log.o

@@ -1,0 +1,1 @@
+main-y += core/main/main.o
