@@ -1,3 +1,2 @@
 obj-y += core/cli/cli.o core/cli/node.o core/cli/checkconfig.o
 libs-y += -lmnl
-test-y += test/unit/cli_test.c

@@ -251,7 +251,8 @@ int config_load_file(struct tug_config *c, unsigned cmd, const char *path, struc
 			seq_cleared = false;
 			break;
 		case YAML_SEQUENCE_END_EVENT:
-			if (!seq_cleared)
+			/* A file shared by server and agent may carry the other role's keys. */
+			if (!seq_cleared && (cur->cmds & cmd))
 				list_clear((struct str_list *)field(c, cur));
 			in_seq = false;
 			have_key = false;
@@ -264,7 +265,8 @@ int config_load_file(struct tug_config *c, unsigned cmd, const char *path, struc
 				break;
 			}
 			if (in_seq) {
-				rc = set_value(c, cur, v, seq_cleared, where, e);
+				if (cur->cmds & cmd)
+					rc = set_value(c, cur, v, seq_cleared, where, e);
 				seq_cleared = true;
 			} else if (!have_key) {
 				cur = find_long(v, strlen(v));
@@ -272,9 +274,6 @@ int config_load_file(struct tug_config *c, unsigned cmd, const char *path, struc
 					rc = err_set(e, -EINVAL, "%s: unknown option '%s'", where,
 					             v);
 					break;
-				}
-				if (!(cur->cmds & cmd) && strcmp(cur->name, "config") != 0) {
-					/* Shared files may carry keys for the other role: skip them. */
 				}
 				if (!strcmp(cur->name, "config")) {
 					rc = err_set(e, -EINVAL,

@@ -482,10 +482,12 @@ int store_open(struct store **out, const struct store_opts *o, struct err *e)
 	s->gen = mem_new(base);
 	size_t total = rp[0].n + rp[1].n;
 	struct rec **all = xmalloc((total ? total : 1) * sizeof(*all));
-	memcpy(all, rp[0].recs, rp[0].n * sizeof(*all));
+	if (rp[0].n)
+		memcpy(all, rp[0].recs, rp[0].n * sizeof(*all));
 	if (rp[1].n)
 		memcpy(all + rp[0].n, rp[1].recs, rp[1].n * sizeof(*all));
-	qsort(all, total, sizeof(*all), rec_order);
+	if (total)
+		qsort(all, total, sizeof(*all), rec_order);
 	for (size_t i = 0; i < total; i++)
 		mem_append(s->gen, all[i]);
 	free(all);

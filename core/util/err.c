@@ -18,7 +18,7 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 
 int err_wrap(struct err *e, const char *fmt, ...)
 {
-	char prefix[256], old[sizeof(e->msg)];
+	char prefix[256];
 	va_list ap;
 
 	if (!e)
@@ -26,8 +26,18 @@ int err_wrap(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	/* New message: "prefix: old", cut to fit. */
+	size_t pl = strlen(prefix), ol = strnlen(e->msg, sizeof(e->msg) - 1),
+	       cap = sizeof(e->msg) - 1;
+	if (pl + 2 > cap)
+		pl = cap - 2;
+	if (pl + 2 + ol > cap)
+		ol = cap - pl - 2;
+	memmove(e->msg + pl + 2, e->msg, ol);
+	memcpy(e->msg, prefix, pl);
+	e->msg[pl] = ':';
+	e->msg[pl + 1] = ' ';
+	e->msg[pl + 2 + ol] = '\0';
 	return e->code;
 }
 
