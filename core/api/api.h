@@ -173,6 +173,14 @@ void api_watch_resume(struct api_watch *w);
 void api_watch_bookmark(struct api_watch *w);
 void api_watch_stop(struct api_watch *w);
 
+/* --- HTTP ---------------------------------------------------------------------------- */
+
+struct http_req;
+/* The API server's HTTP handler: pass as http_server_opts.handler with arg = the api. */
+void api_http(struct http_req *r, void *arg);
+/* Status bodies for the errors the HTTP layer answers itself (http_server_opts.error_body). */
+const char *api_http_error_body(void *arg, int status, const char *message, struct buf *out);
+
 /* --- helpers shared with the HTTP layer ------------------------------------------ */
 
 /* The store key of an object, and the prefix of a collection. */

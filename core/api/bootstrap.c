@@ -41,7 +41,7 @@ static int put_obj(struct api *a, const char *resource, const char *group, const
 		/* Exists: make it what it should be (the node's address may have changed). */
 		char name[256];
 		snprintf(name, sizeof(name), "%s",
-			 api_str(cJSON_GetObjectItemCaseSensitive(copy, "metadata"), "name"));
+		         api_str(cJSON_GetObjectItemCaseSensitive(copy, "metadata"), "name"));
 		struct api_target ut = { k, ns, name, NULL };
 		memset(&w, 0, sizeof(w));
 		cJSON *cur = NULL;
