@@ -112,8 +112,9 @@ static int on_event(void *arg, const char *type, cJSON *obj)
 		remove_obj(inf, obj);
 	} else if (!strcmp(type, "BOOKMARK")) {
 		const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations");
-		const cJSON *end = cJSON_GetObjectItemCaseSensitive(ann, "k8s.io/initial-events-end");
+		    cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "annotations");
+		const cJSON *end =
+		    cJSON_GetObjectItemCaseSensitive(ann, "k8s.io/initial-events-end");
 		if (cJSON_IsString(end) && !strcmp(end->valuestring, "true")) {
 			if (inf->relisting)
 				finish_relist(inf);

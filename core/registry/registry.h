@@ -38,7 +38,7 @@ struct reg_errors {
 
 /* Adds a cause; message is printf-style. */
 void reg_err(struct reg_errors *errs, const char *type, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void reg_errors_free(struct reg_errors *errs);
 
 /* A column of `kubectl get` output, as metav1.TableColumnDefinition. */
@@ -60,7 +60,7 @@ struct reg_kind {
 	const char *short_names; /* comma-separated, "" if none: "po" */
 	const char *categories;  /* comma-separated, "" if none: "all" */
 	bool namespaced;
-	unsigned subresources;   /* REG_SUB_* */
+	unsigned subresources; /* REG_SUB_* */
 	/*
 	 * Store key: /registry/<storage>/[<namespace>/]<name>. Usually "<group or core>/<resource>";
 	 * two kinds with the same storage share objects (events.k8s.io and core events).

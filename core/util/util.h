@@ -100,7 +100,7 @@ struct strmap {
 	struct strmap_slot {
 		char *key; /* NULL: empty; (char *)1: deleted */
 		void *val;
-	} *slots;
+	} * slots;
 	size_t cap, len, used;
 };
 void *strmap_get(const struct strmap *m, const char *key);
