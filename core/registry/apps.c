@@ -430,8 +430,8 @@ static void sts_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 		struct reg_errors sub = { 0 };
 		reg_kind_persistentvolumeclaims.validate(pvc, NULL, &sub);
 		for (size_t k = 0; k < sub.n; k++) {
-			char f[256];
-			snprintf(f, sizeof(f), "%s.%s", v.path, sub.v[k].field);
+			char f[300];
+			snprintf(f, sizeof(f), "%.120s.%.120s", v.path, sub.v[k].field);
 			reg_err(errs, sub.v[k].type, f, "%s", sub.v[k].message);
 		}
 		reg_errors_free(&sub);

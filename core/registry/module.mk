@@ -4,5 +4,3 @@ obj-$(CONFIG_TUG_CONTROL_PLANE) += core/registry/registry.o core/registry/json.o
 	core/registry/service.o core/registry/event.o core/registry/apps.o \
 	core/registry/batch.o core/registry/rbac.o core/registry/lease.o core/registry/csr.o
 libs-y += -lcjson
-# The tests link the registry, which only an agent-only build (allnoconfig) leaves out.
-test-$(CONFIG_TUG_CONTROL_PLANE) += test/unit/registry_test.c

@@ -571,8 +571,8 @@ static void validate_mounts(struct reg_vctx *v, const cJSON *c, const cJSON *spe
 		if (!name || !*name) {
 			reg_vreq(v, "name", NULL);
 		} else if (!has_volume(spec, name)) {
-			char f[256];
-			snprintf(f, sizeof(f), "%s.name", v->path);
+			char f[300];
+			snprintf(f, sizeof(f), "%.250s.name", v->path);
 			reg_err(v->errs, "FieldValueNotFound", f, "Not found: \"%s\"", name);
 		}
 		const char *mp = reg_vstr(v, vm, "mountPath");
