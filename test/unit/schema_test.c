@@ -218,6 +218,25 @@ static void test_v2_fields_have_types_formats_and_extensions(void **state)
 	cJSON_Delete(doc);
 }
 
+static void test_every_type_and_field_is_described(void **state)
+{
+	cJSON *doc = parse_doc(schema_openapi_v2(NULL, NULL));
+	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(doc, "definitions"), *d, *f;
+	cJSON_ArrayForEach(d, defs)
+	{
+		const char *text = str(d, "description");
+		if (!text || strlen(text) < 10 || text[0] == '$')
+			fail_msg("%s has no description", d->string);
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(d, "properties"))
+		{
+			text = str(f, "description");
+			if (!text || strlen(text) < 3 || text[0] == '$')
+				fail_msg("%s.%s has no description", d->string, f->string);
+		}
+	}
+	cJSON_Delete(doc);
+}
+
 static void test_v2_paths_carry_gvk_and_field_validation(void **state)
 {
 	cJSON *doc = parse_doc(schema_openapi_v2(NULL, NULL));
@@ -574,6 +593,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v2_has_every_served_kind_with_its_gvk),
 		cmocka_unit_test(test_v2_fields_have_types_formats_and_extensions),
+		cmocka_unit_test(test_every_type_and_field_is_described),
 		cmocka_unit_test(test_v2_paths_carry_gvk_and_field_validation),
 		cmocka_unit_test(test_v3_index_lists_every_group_version),
 		cmocka_unit_test(test_v3_documents_hold_their_kinds_and_resolve_refs),
