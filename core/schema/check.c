@@ -175,7 +175,7 @@ static void check_type(const struct model *m, int ti, const cJSON *obj, struct b
 	free(dup);
 }
 
-int schema_check_strict(const char *api_version, const char *kind, const cJSON *obj,
+int schema_check_fields(const char *api_version, const char *kind, const cJSON *obj,
                         struct schema_issues *issues)
 {
 	const struct model *m = schema_model();

@@ -625,49 +625,58 @@ static bool build_all(void)
 	return true;
 }
 
-static const char *out(const struct doc *d, size_t *len, const char **etag)
+static const char *out(const struct doc *d, size_t *len)
 {
 	if (len)
 		*len = d->len;
-	if (etag)
-		*etag = d->etag;
 	return d->text;
 }
 
-const char *schema_openapi_v2(size_t *len, const char **etag)
+static bool ready(void)
 {
 	pthread_mutex_lock(&doc_lock);
 	bool ok = build_all();
 	pthread_mutex_unlock(&doc_lock);
-	return ok ? out(&doc_v2, len, etag) : NULL;
+	return ok;
 }
 
-const char *schema_openapi_v3_index(size_t *len, const char **etag)
+const char *schema_openapi_v2(size_t *len)
 {
-	pthread_mutex_lock(&doc_lock);
-	bool ok = build_all();
-	pthread_mutex_unlock(&doc_lock);
-	return ok ? out(&doc_v3index, len, etag) : NULL;
+	return ready() ? out(&doc_v2, len) : NULL;
 }
 
-const char *schema_openapi_v3(const char *gv, size_t *len, const char **etag)
+const char *schema_openapi_v3_index(size_t *len)
 {
-	pthread_mutex_lock(&doc_lock);
-	bool ok = build_all();
-	pthread_mutex_unlock(&doc_lock);
-	if (!ok || !gv)
+	return ready() ? out(&doc_v3index, len) : NULL;
+}
+
+const char *schema_openapi_v3(const char *gv, size_t *len)
+{
+	if (!ready() || !gv)
 		return NULL;
 	for (size_t i = 0; i < ngvs; i++)
 		if (!strcmp(gvs[i], gv))
-			return out(&doc_v3[gv_pkg[i]], len, etag);
+			return out(&doc_v3[gv_pkg[i]], len);
+	return NULL;
+}
+
+const char *schema_openapi_etag(const char *doc)
+{
+	if (!doc || !ready())
+		return NULL;
+	if (doc == doc_v2.text)
+		return doc_v2.etag;
+	if (doc == doc_v3index.text)
+		return doc_v3index.etag;
+	for (size_t i = 0; i < ngvs; i++)
+		if (doc == doc_v3[gv_pkg[i]].text)
+			return doc_v3[gv_pkg[i]].etag;
 	return NULL;
 }
 
 const char *const *schema_group_versions(size_t *n)
 {
-	pthread_mutex_lock(&doc_lock);
-	bool ok = build_all();
-	pthread_mutex_unlock(&doc_lock);
+	bool ok = ready();
 	if (n)
 		*n = ok ? ngvs : 0;
 	return ok ? gvs : NULL;

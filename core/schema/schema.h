@@ -9,21 +9,25 @@
 
 /*
  * Documents. Each is built on first use from the type table (core/schema/types.def) and kept
- * for the life of the process; the returned text is owned by the module and NUL-terminated.
- * len (optional) gets its length, etag (optional) a quoted strong ETag ("\"<16 hex>\"") that
- * changes whenever the text does. Safe to call from any thread.
+ * for the life of the process; the returned text is owned by the module and NUL-terminated,
+ * and len (optional) gets its length. Safe to call from any thread.
  */
 
 /* Swagger 2.0 JSON, as served at /openapi/v2. NULL only if the table is broken. */
-const char *schema_openapi_v2(size_t *len, const char **etag);
+const char *schema_openapi_v2(size_t *len);
 
 /* The OpenAPI v3 index served at /openapi/v3: {"paths": {"api/v1": {"serverRelativeURL":
  * "/openapi/v3/api/v1?hash=..."}, "apis/apps/v1": {...}, ...}}. */
-const char *schema_openapi_v3_index(size_t *len, const char **etag);
+const char *schema_openapi_v3_index(size_t *len);
 
 /* One OpenAPI 3.0 document per group-version. gv is the part after /openapi/v3/: "api/v1",
  * "apis/apps/v1". NULL if that group-version is not served. */
-const char *schema_openapi_v3(const char *gv, size_t *len, const char **etag);
+const char *schema_openapi_v3(const char *gv, size_t *len);
+
+/* The ETag of a document returned by one of the functions above: a quoted hash of its text
+ * ("\"0123456789ABCDEF\""), the same hash the v3 index puts in ?hash=. NULL for any other
+ * pointer. */
+const char *schema_openapi_etag(const char *doc);
 
 /* The served group-versions as /openapi/v3 lists them ("api/v1", "apis/apps/v1", ...), in a
  * fixed order; *n gets the count. */
@@ -81,7 +85,7 @@ void schema_issues_free(struct schema_issues *issues);
  * check's business. Returns 0 (issues may have been added), -ENOENT if the kind is not
  * served, -EINVAL if obj is not a JSON object.
  */
-int schema_check_strict(const char *api_version, const char *kind, const cJSON *obj,
+int schema_check_fields(const char *api_version, const char *kind, const cJSON *obj,
                         struct schema_issues *issues);
 
 /* True if apiVersion/kind names a kind in the table (served kinds, their lists, meta kinds). */

@@ -32,17 +32,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t len = 0, n = 0;
-	const char *text = schema_openapi_v2(&len, NULL);
+	const char *text = schema_openapi_v2(&len);
 	if (put(argv[1], "v2.json", text, len) < 0)
 		return 1;
-	text = schema_openapi_v3_index(&len, NULL);
+	text = schema_openapi_v3_index(&len);
 	if (put(argv[1], "v3.json", text, len) < 0)
 		return 1;
 	const char *const *gvs = schema_group_versions(&n);
 	for (size_t i = 0; i < n; i++) {
 		char name[256];
 		snprintf(name, sizeof(name), "v3/%s.json", gvs[i]);
-		text = schema_openapi_v3(gvs[i], &len, NULL);
+		text = schema_openapi_v3(gvs[i], &len);
 		if (put(argv[1], name, text, len) < 0)
 			return 1;
 	}

@@ -126,8 +126,10 @@ static const char *str(const cJSON *o, const char *k)
 static void test_v2_has_every_served_kind_with_its_gvk(void **state)
 {
 	size_t len = 0;
-	const char *etag = NULL;
-	cJSON *doc = parse_doc(schema_openapi_v2(&len, &etag));
+	const char *text = schema_openapi_v2(&len);
+	const char *etag = schema_openapi_etag(text);
+	cJSON *doc = parse_doc(text);
+	assert_int_equal(len, strlen(text));
 	assert_true(len > 1000);
 	assert_non_null(etag);
 	assert_int_equal(strlen(etag), 18);
@@ -179,7 +181,7 @@ static void test_v2_has_every_served_kind_with_its_gvk(void **state)
 
 static void test_v2_fields_have_types_formats_and_extensions(void **state)
 {
-	cJSON *doc = parse_doc(schema_openapi_v2(NULL, NULL));
+	cJSON *doc = parse_doc(schema_openapi_v2(NULL));
 	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(doc, "definitions");
 	const cJSON *p = prop(defs, "io.k8s.api.core.v1.PodSpec", "containers");
 	assert_string_equal(str(p, "type"), "array");
@@ -220,7 +222,7 @@ static void test_v2_fields_have_types_formats_and_extensions(void **state)
 
 static void test_every_type_and_field_is_described(void **state)
 {
-	cJSON *doc = parse_doc(schema_openapi_v2(NULL, NULL));
+	cJSON *doc = parse_doc(schema_openapi_v2(NULL));
 	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(doc, "definitions"), *d, *f;
 	cJSON_ArrayForEach(d, defs)
 	{
@@ -239,7 +241,7 @@ static void test_every_type_and_field_is_described(void **state)
 
 static void test_v2_paths_carry_gvk_and_field_validation(void **state)
 {
-	cJSON *doc = parse_doc(schema_openapi_v2(NULL, NULL));
+	cJSON *doc = parse_doc(schema_openapi_v2(NULL));
 	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(doc, "paths");
 	const cJSON *p =
 	    cJSON_GetObjectItemCaseSensitive(paths, "/api/v1/namespaces/{namespace}/pods/{name}");
@@ -264,8 +266,9 @@ static void test_v2_paths_carry_gvk_and_field_validation(void **state)
 
 static void test_v3_index_lists_every_group_version(void **state)
 {
-	const char *etag = NULL;
-	cJSON *idx = parse_doc(schema_openapi_v3_index(NULL, &etag));
+	const char *text = schema_openapi_v3_index(NULL);
+	const char *etag = schema_openapi_etag(text);
+	cJSON *idx = parse_doc(text);
 	assert_non_null(etag);
 	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(idx, "paths");
 	size_t n = 0;
@@ -278,15 +281,15 @@ static void test_v3_index_lists_every_group_version(void **state)
 			fail_msg("index lacks %s", kinds[i].gv);
 		const char *url = str(e, "serverRelativeURL");
 		char want[160];
-		const char *tag = NULL;
-		assert_non_null(schema_openapi_v3(kinds[i].gv, NULL, &tag));
+		const char *tag = schema_openapi_etag(schema_openapi_v3(kinds[i].gv, NULL));
+		assert_non_null(tag);
 		snprintf(want, sizeof(want), "/openapi/v3/%s?hash=%.16s", kinds[i].gv, tag + 1);
 		assert_string_equal(url, want);
 	}
 	for (size_t i = 0; i < n; i++)
 		assert_non_null(cJSON_GetObjectItemCaseSensitive(paths, gvs[i]));
-	assert_null(schema_openapi_v3("apis/extensions/v1beta1", NULL, NULL));
-	assert_null(schema_openapi_v3(NULL, NULL, NULL));
+	assert_null(schema_openapi_v3("apis/extensions/v1beta1", NULL));
+	assert_null(schema_openapi_v3(NULL, NULL));
 	cJSON_Delete(idx);
 }
 
@@ -295,7 +298,7 @@ static void test_v3_documents_hold_their_kinds_and_resolve_refs(void **state)
 	size_t n = 0;
 	const char *const *gvs = schema_group_versions(&n);
 	for (size_t i = 0; i < n; i++) {
-		cJSON *doc = parse_doc(schema_openapi_v3(gvs[i], NULL, NULL));
+		cJSON *doc = parse_doc(schema_openapi_v3(gvs[i], NULL));
 		assert_string_equal(str(doc, "openapi"), "3.0.0");
 		const cJSON *schemas = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(doc, "components"), "schemas");
@@ -314,7 +317,7 @@ static void test_v3_documents_hold_their_kinds_and_resolve_refs(void **state)
 		cJSON_Delete(doc);
 	}
 	/* apps/v1 carries the pod template from core and the Scale subresource's kind */
-	cJSON *apps = parse_doc(schema_openapi_v3("apis/apps/v1", NULL, NULL));
+	cJSON *apps = parse_doc(schema_openapi_v3("apis/apps/v1", NULL));
 	const cJSON *schemas = cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(apps, "components"), "schemas");
 	assert_non_null(
@@ -345,15 +348,15 @@ static void test_v3_documents_hold_their_kinds_and_resolve_refs(void **state)
 
 static void test_documents_are_cached_and_stable(void **state)
 {
-	const char *e1 = NULL, *e2 = NULL;
-	const char *a = schema_openapi_v2(NULL, &e1);
-	const char *b = schema_openapi_v2(NULL, &e2);
+	const char *a = schema_openapi_v2(NULL);
+	const char *b = schema_openapi_v2(NULL);
 	assert_ptr_equal(a, b);
-	assert_string_equal(e1, e2);
-	const char *x = NULL, *y = NULL;
-	schema_openapi_v3("api/v1", NULL, &x);
-	schema_openapi_v3("apis/apps/v1", NULL, &y);
+	assert_ptr_equal(schema_openapi_etag(a), schema_openapi_etag(b));
+	const char *x = schema_openapi_etag(schema_openapi_v3("api/v1", NULL));
+	const char *y = schema_openapi_etag(schema_openapi_v3("apis/apps/v1", NULL));
 	assert_string_not_equal(x, y);
+	assert_null(schema_openapi_etag("not a document"));
+	assert_null(schema_openapi_etag(NULL));
 }
 
 /* ---- strategic merge metadata ------------------------------------------------------------ */
@@ -439,7 +442,7 @@ static struct schema_issues check(const char *av, const char *kind, const char *
 	cJSON *o = cJSON_Parse(json);
 	if (!o)
 		fail_msg("bad test JSON: %s", json);
-	assert_int_equal(schema_check_strict(av, kind, o, &is), 0);
+	assert_int_equal(schema_check_fields(av, kind, o, &is), 0);
 	cJSON_Delete(o);
 	return is;
 }
@@ -560,12 +563,12 @@ static void test_strict_is_bounded_and_safe_on_odd_input(void **state)
 {
 	struct schema_issues is = { 0 };
 	cJSON *o = cJSON_Parse("[1,2]");
-	assert_int_equal(schema_check_strict("v1", "Pod", o, &is), -EINVAL);
+	assert_int_equal(schema_check_fields("v1", "Pod", o, &is), -EINVAL);
 	cJSON_Delete(o);
 	o = cJSON_Parse("{}");
-	assert_int_equal(schema_check_strict("v1", "Widget", o, &is), -ENOENT);
-	assert_int_equal(schema_check_strict("nope/v9", "Pod", o, &is), -ENOENT);
-	assert_int_equal(schema_check_strict(NULL, NULL, o, &is), -ENOENT);
+	assert_int_equal(schema_check_fields("v1", "Widget", o, &is), -ENOENT);
+	assert_int_equal(schema_check_fields("nope/v9", "Pod", o, &is), -ENOENT);
+	assert_int_equal(schema_check_fields(NULL, NULL, o, &is), -ENOENT);
 	cJSON_Delete(o);
 	/* wrong JSON types are not strict validation's business, and do not crash it */
 	is = check(

@@ -1,0 +1,75 @@
+# schema: a real kubectl reads our OpenAPI documents: `kubectl explain` of every served kind,
+# through discovery and /openapi/v3, as it would against tug's API server. The documents come
+# from core/schema (tools/schema_dump); test/tools/openapi_server.py serves them on loopback.
+. "$TOP/test/lib.sh"
+BUILD=${TUG_BUILD:-$TOP/build}
+tmp=$(mktemp -d /tmp/tug-e2e-schema.XXXXXX)
+srv=
+cleanup() {
+	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if ! command -v kubectl >/dev/null || ! command -v python3 >/dev/null; then
+	skip "kubectl or python3 not installed"
+	finish
+	exit
+fi
+
+check "schema_dump writes the documents" "$BUILD/tools/schema_dump" "$tmp/docs"
+python3 "$TOP/test/tools/openapi_server.py" "$tmp/docs" "$tmp/port" 2>"$tmp/server.log" &
+srv=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+port=$(cat "$tmp/port" 2>/dev/null)
+check "the stand-in server listens" test -n "$port"
+cat >"$tmp/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "http://127.0.0.1:$port"}
+  name: t
+contexts:
+- context: {cluster: t, user: u}
+  name: t
+current-context: t
+users:
+- name: u
+  user: {}
+EOF
+k() { HOME=$tmp kubectl --kubeconfig "$tmp/kubeconfig" --cache-dir "$tmp/cache" "$@"; }
+
+k explain pods.spec.containers >"$tmp/out" 2>&1
+check "explain pods.spec.containers names the kind" grep -q '^KIND: *Pod$' "$tmp/out"
+check "explain pods.spec.containers shows the field's type" grep -q '^FIELD: containers <\[\]Container>' "$tmp/out"
+check "explain shows required fields" grep -qP '^  name\t<string> -required-' "$tmp/out"
+check "explain shows enums" grep -q 'enum: Always, Never, IfNotPresent' "$tmp/out"
+check "explain shows our descriptions" grep -q 'Container image reference' "$tmp/out"
+
+k explain deployments >"$tmp/out" 2>&1
+check "explain deployments names group and kind" bash -c "grep -q '^GROUP: *apps$' '$tmp/out' && grep -q '^KIND: *Deployment$' '$tmp/out'"
+check "explain deployments lists spec" grep -qP '^  spec\t<DeploymentSpec>' "$tmp/out"
+
+k explain cronjobs.spec.jobTemplate.spec.template.spec.containers.resources.limits >"$tmp/out" 2>&1
+check "explain follows a CronJob down to container limits" grep -q 'FIELD: limits <map\[string\]Quantity>' "$tmp/out"
+k explain deployments.spec.strategy.rollingUpdate.maxSurge >"$tmp/out" 2>&1
+check "explain shows int-or-string fields" grep -q 'FIELD: maxSurge <IntOrString>' "$tmp/out"
+k explain events --api-version=events.k8s.io/v1 >"$tmp/out" 2>&1
+check "explain picks events.k8s.io/v1 Event by --api-version" grep -q '^GROUP: *events.k8s.io$' "$tmp/out"
+
+if k explain pods.spec.nope >"$tmp/out" 2>&1; then
+	fail "explain of a missing field fails"
+else
+	check "explain of a missing field says so" grep -q 'field "nope" does not exist' "$tmp/out"
+fi
+check "explain pods --recursive ends (no ref cycles)" bash -c "HOME=$tmp kubectl --kubeconfig $tmp/kubeconfig --cache-dir $tmp/cache explain pods --recursive | grep -q 'containers'"
+
+bad=
+for r in namespaces nodes pods services endpoints configmaps secrets events serviceaccounts \
+	resourcequotas limitranges persistentvolumeclaims deployments replicasets statefulsets \
+	daemonsets controllerrevisions jobs cronjobs leases endpointslices roles rolebindings \
+	clusterroles clusterrolebindings certificatesigningrequests; do
+	k explain "$r" >"$tmp/out" 2>&1 && grep -q '^KIND:' "$tmp/out" || bad="$bad $r"
+done
+check "explain works for every served resource${bad:+ (failed:$bad)}" test -z "$bad"
+finish
