@@ -510,13 +510,18 @@ static bool specials(const struct model *m, struct special *sp)
 	return sp->patch >= 0 && sp->status >= 0 && sp->delete_options >= 0;
 }
 
-static void finish(struct doc *d, struct buf *b)
+void schema_etag(const char *p, size_t n, char out[20])
 {
 	/* FNV-1a, 64 bits: enough to tell versions of a document apart for caches. */
 	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < b->len; i++)
-		h = (h ^ (unsigned char)b->data[i]) * 0x100000001b3ull;
-	snprintf(d->etag, sizeof(d->etag), "\"%016llX\"", (unsigned long long)h);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+	snprintf(out, 20, "\"%016llX\"", (unsigned long long)h);
+}
+
+static void finish(struct doc *d, struct buf *b)
+{
+	schema_etag(b->data, b->len, d->etag);
 	d->len = b->len;
 	d->text = buf_steal(b);
 }
@@ -668,6 +673,9 @@ const char *schema_openapi_etag(const char *doc)
 		return doc_v2.etag;
 	if (doc == doc_v3index.text)
 		return doc_v3index.etag;
+	const char *pb = schema_pb_etag(doc);
+	if (pb)
+		return pb;
 	for (size_t i = 0; i < ngvs; i++)
 		if (doc == doc_v3[gv_pkg[i]].text)
 			return doc_v3[gv_pkg[i]].etag;

@@ -92,5 +92,9 @@ const struct model *schema_model(void);
 /* The type of a kind by apiVersion and kind name (including generated lists); -1 if none. */
 int schema_find_kind(const struct model *m, const char *api_version, const char *kind);
 bool sstr_eq(struct sstr s, const char *z);
+/* A strong ETag for n bytes at p: a quoted 64-bit FNV-1a hash in hex, into out. */
+void schema_etag(const char *p, size_t n, char out[20]);
+/* The ETag of the protobuf document if doc is it, else NULL. */
+const char *schema_pb_etag(const char *doc);
 
 #endif

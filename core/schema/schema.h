@@ -16,6 +16,15 @@
 /* Swagger 2.0 JSON, as served at /openapi/v2. NULL only if the table is broken. */
 const char *schema_openapi_v2(size_t *len);
 
+/* The same document as protobuf (gnostic's openapi.v2.Document), which is what kubectl and
+ * client-go ask /openapi/v2 for. Serve it when Accept contains SCHEMA_OPENAPI_V2_PB_ACCEPT
+ * (kubectl 1.20 writes "...spec.v2@v1.0+protobuf", newer ones "...spec.v2.v1.0+protobuf"),
+ * with Content-Type SCHEMA_OPENAPI_V2_PB_TYPE: Go's MIME parser rejects the '@' form in a
+ * response. kubectl 1.20 needs this for explain and client-side validation. */
+#define SCHEMA_OPENAPI_V2_PB_ACCEPT "com.github.proto-openapi.spec.v2"
+#define SCHEMA_OPENAPI_V2_PB_TYPE "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+const char *schema_openapi_v2_pb(size_t *len);
+
 /* The OpenAPI v3 index served at /openapi/v3: {"paths": {"api/v1": {"serverRelativeURL":
  * "/openapi/v3/api/v1?hash=..."}, "apis/apps/v1": {...}, ...}}. */
 const char *schema_openapi_v3_index(size_t *len);

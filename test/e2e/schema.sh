@@ -1,6 +1,10 @@
 # schema: a real kubectl reads our OpenAPI documents: `kubectl explain` of every served kind,
-# through discovery and /openapi/v3, as it would against tug's API server. The documents come
-# from core/schema (tools/schema_dump); test/tools/openapi_server.py serves them on loopback.
+# through discovery and /openapi/v3, as it would against tug's API server, and the protobuf
+# /openapi/v2. The documents come from core/schema (tools/schema_dump);
+# test/tools/openapi_server.py serves them on loopback. KUBECTL_1_20=<path to Debian's
+# kubectl 1.20> adds that client (explain and client-side validation use /openapi/v2 there);
+# `apt-get download kubernetes-client && dpkg -x kubernetes-client_*.deb <dir>` gets it without
+# replacing the installed kubectl.
 . "$TOP/test/lib.sh"
 BUILD=${TUG_BUILD:-$TOP/build}
 tmp=$(mktemp -d /tmp/tug-e2e-schema.XXXXXX)
@@ -63,6 +67,36 @@ else
 	check "explain of a missing field says so" grep -q 'field "nope" does not exist' "$tmp/out"
 fi
 check "explain pods --recursive ends (no ref cycles)" bash -c "HOME=$tmp kubectl --kubeconfig $tmp/kubeconfig --cache-dir $tmp/cache explain pods --recursive | grep -q 'containers'"
+
+k explain pods.spec.containers --output=plaintext-openapiv2 >"$tmp/out" 2>&1
+check "explain reads the protobuf /openapi/v2 too" grep -q 'Container image reference' "$tmp/out"
+
+if [ -n "${KUBECTL_1_20:-}" ] && [ -x "$KUBECTL_1_20" ]; then
+	k20() { HOME=$tmp "$KUBECTL_1_20" --kubeconfig "$tmp/kubeconfig" --cache-dir "$tmp/cache20" "$@"; }
+	k20 explain deployments.spec.strategy >"$tmp/out" 2>&1
+	check "kubectl 1.20 explains from /openapi/v2" grep -q 'How a Deployment replaces pods' "$tmp/out"
+	cat >"$tmp/deploy.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, labels: {app: d}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: d}}
+  strategy: {rollingUpdate: {maxSurge: 25%, maxUnavailable: 1}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers:
+      - {name: c, image: busybox, resources: {limits: {cpu: 1, memory: 64Mi}}, ports: [{containerPort: 80}]}
+EOF
+	k20 create --dry-run=client -f "$tmp/deploy.yaml" -o name >"$tmp/out" 2>&1
+	check "kubectl 1.20 validates a good Deployment client-side" grep -qx deployment.apps/d "$tmp/out"
+	sed 's/image: busybox/imagee: busybox/' "$tmp/deploy.yaml" >"$tmp/bad.yaml"
+	k20 create --dry-run=client -f "$tmp/bad.yaml" -o name >"$tmp/out" 2>&1
+	check "kubectl 1.20 rejects an unknown field client-side" grep -q 'unknown field "imagee"' "$tmp/out"
+else
+	skip "kubectl 1.20 checks (set KUBECTL_1_20)"
+fi
 
 bad=
 for r in namespaces nodes pods services endpoints configmaps secrets events serviceaccounts \

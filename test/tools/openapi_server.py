@@ -81,6 +81,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, json.dumps({'kind': 'APIResourceList', 'apiVersion': 'v1',
                                                    'groupVersion': gv, 'resources': RESOURCES[gv]}).encode())
         if path == '/openapi/v2':
+            if 'com.github.proto-openapi.spec.v2' in self.headers.get('Accept', ''):
+                return self.reply(200, load('v2.pb'),
+                                  'application/com.github.proto-openapi.spec.v2.v1.0+protobuf')
             return self.reply(200, load('v2.json'))
         if path == '/openapi/v3':
             return self.reply(200, load('v3.json'))

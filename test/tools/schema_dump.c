@@ -1,5 +1,5 @@
 /* schema_dump: writes the OpenAPI documents of core/schema into a directory, for the kubectl
- * check in test/e2e/schema.sh: v2.json, v3.json (the index) and v3/<group-version>.json. */
+ * check in test/e2e/schema.sh: v2.json, v2.pb, v3.json (the index) and v3/<group-version>.json. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +34,9 @@ int main(int argc, char **argv)
 	size_t len = 0, n = 0;
 	const char *text = schema_openapi_v2(&len);
 	if (put(argv[1], "v2.json", text, len) < 0)
+		return 1;
+	text = schema_openapi_v2_pb(&len);
+	if (put(argv[1], "v2.pb", text, len) < 0)
 		return 1;
 	text = schema_openapi_v3_index(&len);
 	if (put(argv[1], "v3.json", text, len) < 0)

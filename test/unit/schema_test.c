@@ -346,6 +346,100 @@ static void test_v3_documents_hold_their_kinds_and_resolve_refs(void **state)
 	cJSON_Delete(apps);
 }
 
+static uint64_t pb_varint(const uint8_t **p, const uint8_t *end)
+{
+	uint64_t v = 0;
+	for (int shift = 0;; shift += 7) {
+		if (*p >= end || shift > 63)
+			fail_msg("truncated varint");
+		uint8_t c = *(*p)++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+}
+
+/* Reads one protobuf field (varint or length-delimited; the only wire types we write);
+ * false at the end. Malformed input fails the test. */
+static bool pb_field(const uint8_t **p, const uint8_t *end, int *field, const uint8_t **val,
+                     size_t *len)
+{
+	if (*p >= end)
+		return false;
+	uint64_t key = pb_varint(p, end);
+	*field = (int)(key >> 3);
+	*val = NULL;
+	*len = 0;
+	if ((key & 7) == 0) {
+		pb_varint(p, end);
+		return true;
+	}
+	if ((key & 7) != 2)
+		fail_msg("unexpected wire type %d", (int)(key & 7));
+	uint64_t n = pb_varint(p, end);
+	if (n > (uint64_t)(end - *p))
+		fail_msg("field %d overruns its message", *field);
+	*val = *p;
+	*len = (size_t)n;
+	*p += n;
+	return true;
+}
+
+static void test_v2_protobuf_mirrors_the_json_document(void **state)
+{
+	size_t len = 0;
+	const uint8_t *pb = (const uint8_t *)schema_openapi_v2_pb(&len), *end = pb + len, *val;
+	assert_non_null(pb);
+	assert_ptr_equal(pb, schema_openapi_v2_pb(NULL));
+	assert_non_null(schema_openapi_etag((const char *)pb));
+	cJSON *doc = parse_doc(schema_openapi_v2(NULL));
+	int field, ndefs = 0, npaths = 0;
+	size_t n;
+	bool swagger = false;
+	while (pb_field(&pb, end, &field, &val, &n)) {
+		if (field == 1)
+			swagger = n == 3 && !memcmp(val, "2.0", 3);
+		const uint8_t *q = val, *qend = val + n, *v2;
+		int f2;
+		size_t n2;
+		if (field == 8)
+			while (pb_field(&q, qend, &f2, &v2, &n2))
+				npaths += f2 == 2;
+		if (field != 9)
+			continue;
+		while (pb_field(&q, qend, &f2, &v2, &n2)) {
+			assert_int_equal(f2, 1);
+			/* NamedSchema: name, then a Schema whose own fields all parse */
+			const uint8_t *r = v2, *rend = v2 + n2, *v3;
+			int f3;
+			size_t n3;
+			char name[160] = "";
+			while (pb_field(&r, rend, &f3, &v3, &n3)) {
+				if (f3 == 1)
+					snprintf(name, sizeof(name), "%.*s", (int)n3,
+					         (const char *)v3);
+				if (f3 == 2) {
+					const uint8_t *t = v3, *tend = v3 + n3, *v4;
+					int f4;
+					size_t n4;
+					while (pb_field(&t, tend, &f4, &v4, &n4))
+						;
+				}
+			}
+			if (!cJSON_GetObjectItemCaseSensitive(
+			        cJSON_GetObjectItemCaseSensitive(doc, "definitions"), name))
+				fail_msg("protobuf has definition %s the JSON lacks", name);
+			ndefs++;
+		}
+	}
+	assert_true(swagger);
+	assert_int_equal(ndefs,
+	                 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "definitions")));
+	assert_int_equal(npaths,
+	                 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "paths")));
+	cJSON_Delete(doc);
+}
+
 static void test_documents_are_cached_and_stable(void **state)
 {
 	const char *a = schema_openapi_v2(NULL);
@@ -600,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_v2_paths_carry_gvk_and_field_validation),
 		cmocka_unit_test(test_v3_index_lists_every_group_version),
 		cmocka_unit_test(test_v3_documents_hold_their_kinds_and_resolve_refs),
+		cmocka_unit_test(test_v2_protobuf_mirrors_the_json_document),
 		cmocka_unit_test(test_documents_are_cached_and_stable),
 		cmocka_unit_test(test_well_known_lists_have_their_merge_keys),
 		cmocka_unit_test(test_patch_meta_reports_list_types_and_strategies),
