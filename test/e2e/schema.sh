@@ -22,7 +22,7 @@ if ! command -v kubectl >/dev/null || ! command -v python3 >/dev/null; then
 fi
 
 check "schema_dump writes the documents" "$BUILD/tools/schema_dump" "$tmp/docs"
-python3 "$TOP/test/tools/openapi_server.py" "$tmp/docs" "$tmp/port" 2>"$tmp/server.log" &
+python3 "$TOP/test/tools/openapi_server.py" "$tmp/docs" "$tmp/port" "$tmp/patches" 2>"$tmp/server.log" &
 srv=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(cat "$tmp/port" 2>/dev/null)
@@ -97,6 +97,37 @@ EOF
 else
 	skip "kubectl 1.20 checks (set KUBECTL_1_20)"
 fi
+
+# kubectl apply: the second apply computes a strategic merge patch from our v3 document and,
+# seeing fieldValidation among PATCH's parameters, leaves validation to the server.
+cat >"$tmp/app.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: c, image: busybox, command: [sleep, 1d]}
+EOF
+k apply -f "$tmp/app.yaml" >"$tmp/out" 2>&1
+check "kubectl apply creates" grep -qx 'deployment.apps/web created' "$tmp/out"
+sed -e 's/replicas: 2/replicas: 3/' -e 's/sleep, 1d/sleep, 2d/' "$tmp/app.yaml" >"$tmp/app2.yaml"
+echo '      - {name: side, image: busybox, env: [{name: A, value: b}]}' >>"$tmp/app2.yaml"
+k apply -f "$tmp/app2.yaml" >"$tmp/out" 2>&1
+check "kubectl apply configures, without warnings" bash -c "grep -qx 'deployment.apps/web configured' '$tmp/out' && ! grep -qi warning '$tmp/out'"
+check "kubectl apply sends a strategic merge patch keyed by container name, asking for strict validation" python3 - "$tmp/patches" <<'EOF'
+import json, sys
+p = [json.loads(l) for l in open(sys.argv[1])][-1]
+spec = p['patch']['spec']['template']['spec']
+assert p['type'] == 'application/strategic-merge-patch+json', p['type']
+assert 'fieldValidation=Strict' in p['query'], p['query']
+assert spec['$setElementOrder/containers'] == [{'name': 'c'}, {'name': 'side'}], spec
+assert p['patch']['spec']['replicas'] == 3
+EOF
 
 bad=
 for r in namespaces nodes pods services endpoints configmaps secrets events serviceaccounts \

@@ -2,7 +2,12 @@
 # openapi_server: a stand-in API server for test/e2e/schema.sh. It serves the OpenAPI documents
 # written by schema_dump, and the legacy discovery documents kubectl needs, derived from them.
 #
-#   openapi_server.py <dump-dir> <port-file>
+#   openapi_server.py <dump-dir> <port-file> [<patch-log>]
+#
+# It also keeps objects in memory so that `kubectl apply` can run: POST stores the body, GET of
+# an object returns it, PATCH appends the request's Content-Type and body to <patch-log> (one
+# JSON line each) and answers with the stored object unchanged: the check is of what kubectl
+# sends, computed from our documents, not of merging.
 #
 # Listens on 127.0.0.1 with an ephemeral port, writes the port to <port-file>, serves until
 # killed. Standard library only.
@@ -39,6 +44,9 @@ for gv, raw in DOCS.items():
             'kind': gvk['kind'],
             'verbs': ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
         })
+
+
+OBJECTS = {}  # path of an object -> object
 
 
 def status(code, msg):
@@ -89,7 +97,32 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, load('v3.json'))
         if path.startswith('/openapi/v3/') and path[12:] in DOCS:
             return self.reply(200, DOCS[path[12:]])
+        if path in OBJECTS:
+            return self.reply(200, json.dumps(OBJECTS[path]).encode())
         return self.reply(404, status(404, 'the server could not find the requested resource'))
+
+    def body(self):
+        return self.rfile.read(int(self.headers.get('Content-Length', '0')))
+
+    def do_POST(self):
+        obj = json.loads(self.body())
+        meta = obj.setdefault('metadata', {})
+        meta.setdefault('namespace', 'default')
+        meta.update({'uid': 'u-%d' % len(OBJECTS), 'resourceVersion': '1',
+                     'creationTimestamp': '2024-01-01T00:00:00Z'})
+        OBJECTS[self.path.split('?', 1)[0] + '/' + meta['name']] = obj
+        self.reply(201, json.dumps(obj).encode())
+
+    def do_PATCH(self):
+        path = self.path.split('?', 1)[0]
+        body = self.body()
+        if len(sys.argv) > 3:
+            with open(sys.argv[3], 'a') as f:
+                f.write(json.dumps({'type': self.headers.get('Content-Type'), 'query': self.path,
+                                    'patch': json.loads(body)}) + '\n')
+        if path not in OBJECTS:
+            return self.reply(404, status(404, 'not found'))
+        self.reply(200, json.dumps(OBJECTS[path]).encode())
 
 
 def main():
