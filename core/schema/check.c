@@ -54,55 +54,53 @@ static void pop(struct buf *path, size_t old)
 	path->data[old] = '\0';
 }
 
-static int cmp_names(const void *a, const void *b)
+struct member {
+	const cJSON *c;
+	size_t pos; /* in document order */
+};
+
+static int cmp_names(const struct member *x, const struct member *y)
 {
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	int c = strcmp(x->string ? x->string : "", y->string ? y->string : "");
+	return strcmp(x->c->string ? x->c->string : "", y->c->string ? y->c->string : "");
+}
+
+static int cmp_members(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int c = cmp_names(x, y);
 	/* Equal names keep document order, so the first occurrence is not the "duplicate". */
-	return c ? c : (x < y ? -1 : x > y);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 /*
- * Marks keys that occur a second time in one object. cJSON keeps every occurrence as its own
- * child. Small objects are compared pairwise; large ones (a ConfigMap with thousands of keys)
- * are sorted by name so a hostile body cannot make this quadratic.
+ * Marks keys that occur a second time in one object (cJSON keeps every occurrence as its own
+ * child): dup[i] is set for the i-th member when an earlier member has its name. Small objects
+ * are compared pairwise; large ones (a ConfigMap with thousands of keys) are sorted by name,
+ * so a hostile body cannot make this quadratic. Returns NULL when there are none.
  */
-static uint8_t *duplicates(const cJSON *obj, size_t *count)
+static uint8_t *duplicates(const cJSON *obj)
 {
 	size_t n = 0;
 	for (const cJSON *c = obj->child; c; c = c->next)
 		n++;
-	*count = n;
 	if (n < 2)
 		return NULL;
 	uint8_t *dup = xcalloc(n, 1);
-	const cJSON **v = xmalloc(n * sizeof(*v));
+	struct member *v = xmalloc(n * sizeof(*v));
 	size_t i = 0;
-	for (const cJSON *c = obj->child; c; c = c->next)
-		v[i++] = c;
+	for (const cJSON *c = obj->child; c; c = c->next, i++)
+		v[i] = (struct member){ c, i };
 	bool any = false;
 	if (n <= 32) {
 		for (i = 1; i < n; i++)
 			for (size_t j = 0; j < i && !dup[i]; j++)
-				if (v[i]->string && v[j]->string &&
-				    !strcmp(v[i]->string, v[j]->string))
+				if (!cmp_names(&v[i], &v[j]))
 					dup[i] = 1, any = true;
 	} else {
-		const cJSON **s = xmemdup(v, n * sizeof(*v));
-		qsort(s, n, sizeof(*s), cmp_names);
-		for (i = 1; i < n; i++) {
-			if (!s[i]->string || !s[i - 1]->string ||
-			    strcmp(s[i]->string, s[i - 1]->string))
-				continue;
-			/* find s[i]'s position in document order */
-			for (size_t j = 0; j < n; j++)
-				if (v[j] == s[i]) {
-					dup[j] = 1;
-					any = true;
-					break;
-				}
-		}
-		free(s);
+		qsort(v, n, sizeof(*v), cmp_members);
+		for (i = 1; i < n; i++)
+			if (!cmp_names(&v[i], &v[i - 1]))
+				dup[v[i].pos] = 1, any = true;
 	}
 	free(v);
 	if (!any) {
@@ -134,8 +132,7 @@ static void check_value(const struct model *m, const struct sfield *f, int level
 		}
 		if (!cJSON_IsObject(v))
 			return;
-		size_t n;
-		uint8_t *dup = duplicates(v, &n);
+		uint8_t *dup = duplicates(v);
 		size_t i = 0;
 		for (const cJSON *c = v->child; c; c = c->next, i++) {
 			size_t old = push(path, c->string);
@@ -158,8 +155,7 @@ static void check_type(const struct model *m, int ti, const cJSON *obj, struct b
 	if (!cJSON_IsObject(obj))
 		return;
 	const struct stype *t = &m->types[ti];
-	size_t n;
-	uint8_t *dup = duplicates(obj, &n);
+	uint8_t *dup = duplicates(obj);
 	size_t i = 0;
 	for (const cJSON *c = obj->child; c; c = c->next, i++) {
 		size_t old = push(path, c->string);

@@ -435,6 +435,11 @@ static void model_init(void)
 	struct model *m = xcalloc(1, sizeof(*m));
 	if (parse(m) < 0) {
 		log_error("%s", m->err);
+		for (size_t i = 0; i < m->nfields; i++) {
+			free((char *)m->fields[i].key);
+			for (size_t k = 0; k < ARRAY_SIZE(m->fields[i].lkeys); k++)
+				free((char *)m->fields[i].lkeys[k]);
+		}
 		free(m->pkgs);
 		free(m->types);
 		free(m->fields);

@@ -54,6 +54,14 @@ static void key(struct buf *b, const char *k)
 	buf_printf(b, "\"%s\":", k);
 }
 
+/* A key that is not a C literal: a field name, a path. */
+static void keyn(struct buf *b, const char *k, size_t n)
+{
+	sep(b);
+	jstr(b, k, n);
+	buf_addc(b, ':');
+}
+
 static void kv(struct buf *b, const char *k, const char *v)
 {
 	key(b, k);
@@ -178,11 +186,8 @@ static void value(struct buf *b, const struct model *m, const struct sfield *f, 
 static void field(struct buf *b, const struct model *m, const struct sfield *f, bool v3)
 {
 	static const char *const list_types[] = { NULL, "atomic", "set", "map" };
-	key(b, "");
-	/* key() wrote `"":`; replace the empty name with the field's. */
-	b->len -= 3;
-	jstr(b, f->name.p, f->name.n);
-	buf_adds(b, ":{");
+	keyn(b, f->name.p, f->name.n);
+	buf_addc(b, '{');
 	if (f->desc.n)
 		kvs(b, "description", f->desc);
 	value(b, m, f, 0, v3);
@@ -213,10 +218,9 @@ static void field(struct buf *b, const struct model *m, const struct sfield *f, 
 static void type_schema(struct buf *b, const struct model *m, int ti, bool v3)
 {
 	const struct stype *t = &m->types[ti];
-	key(b, "");
-	b->len -= 3;
+	sep(b);
 	buf_addc(b, '"');
-	full_name(b, m, t);
+	full_name(b, m, t); /* [A-Za-z0-9.]: nothing to escape */
 	buf_adds(b, "\":{");
 	if (t->desc.n)
 		kvs(b, "description", t->desc);
@@ -442,13 +446,12 @@ static void resource_paths(struct buf *b, const struct model *m, int ti, const s
 	const struct spkg *p = &m->pkgs[t->pkg];
 	bool ns = t->flags & TF_NS;
 	struct buf prefix = { 0 };
-	buf_printf(&prefix, "%s/%.*s%s/%.*s", p->gv.n == 2 ? "/api" : "/apis", (int)p->gv.n,
-	           p->gv.p, ns ? "/namespaces/{namespace}" : "", (int)t->resource.n, t->resource.p);
+	bool core = !memchr(p->gv.p, '/', p->gv.n);
+	buf_printf(&prefix, "%s/%.*s%s/%.*s", core ? "/api" : "/apis", (int)p->gv.n, p->gv.p,
+	           ns ? "/namespaces/{namespace}" : "", (int)t->resource.n, t->resource.p);
 
-	key(b, "");
-	b->len -= 3;
-	jstr(b, prefix.data, prefix.len);
-	buf_adds(b, ":{");
+	keyn(b, prefix.data, prefix.len);
+	buf_addc(b, '{');
 	key(b, "get");
 	buf_addc(b, '{');
 	operation_id(b, m, t, "list", true);
@@ -476,10 +479,8 @@ static void resource_paths(struct buf *b, const struct model *m, int ti, const s
 	buf_addc(b, '}');
 
 	buf_adds(&prefix, "/{name}");
-	key(b, "");
-	b->len -= 3;
-	jstr(b, prefix.data, prefix.len);
-	buf_adds(b, ":{");
+	keyn(b, prefix.data, prefix.len);
+	buf_addc(b, '{');
 	operation(b, m, ti, "get", sp, v3);
 	operation(b, m, ti, "put", sp, v3);
 	operation(b, m, ti, "patch", sp, v3);

@@ -651,6 +651,17 @@ static void test_strict_finds_duplicate_fields(void **state)
 	assert_string_equal(is.v[1].path, "data.k400");
 	schema_issues_free(&is);
 	buf_free(&b);
+
+	/* one key many times over: reported (up to the cap) without quadratic work */
+	buf_adds(&b, "{\"data\":{");
+	for (int i = 0; i < 20000; i++)
+		buf_printf(&b, "%s\"same\":\"v\"", i ? "," : "");
+	buf_adds(&b, "}}");
+	is = check("v1", "ConfigMap", b.data);
+	assert_int_equal(is.n, SCHEMA_MAX_ISSUES);
+	assert_string_equal(is.v[0].message, "duplicate field \"data.same\"");
+	schema_issues_free(&is);
+	buf_free(&b);
 }
 
 static void test_strict_is_bounded_and_safe_on_odd_input(void **state)
