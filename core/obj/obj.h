@@ -87,6 +87,32 @@ char *obj_print(const cJSON *v, unsigned flags);
 int obj_parse(const char *text, size_t len, cJSON **out, struct err *e);
 
 /* ------------------------------------------------------------------------ */
+/* YAML                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * YAML to JSON as Kubernetes' decoder (sigs.k8s.io/yaml over go-yaml v2)
+ * does it: YAML 1.1 plain scalars resolve to null (~, null, empty), booleans
+ * (true/false, yes/no, on/off, y/n in their three spellings), integers
+ * (decimal, 0x hex, 0o and leading-0 octal, 0b binary, '_' separators) and
+ * floats; quoted and block scalars are strings; explicit tags (!!str, !!int,
+ * ...) are honoured; anchors, aliases and merge keys (<<) work; non-string
+ * keys become their text ("true", "1"). .inf and .nan have no JSON form and
+ * are errors. Errors carry line and column: "yaml: line 3, column 5: mapping
+ * values are not allowed in this context". Integers beyond 2^53 lose
+ * precision (cJSON numbers are doubles).
+ */
+
+/* Exactly one document (a YAML request body). An empty input gives a JSON
+ * null; more than one non-empty document is an error. -EINVAL. */
+int obj_yaml_parse(const char *text, size_t len, cJSON **out, struct err *e);
+/* Every non-empty document of a multi-document stream, as a JSON array. */
+int obj_yaml_parse_all(const char *text, size_t len, cJSON **out, struct err *e);
+/* v as a YAML document (block style; strings that would read back as
+ * something else are quoted). Appends to out. */
+int obj_yaml_print(struct buf *out, const cJSON *v, struct err *e);
+
+/* ------------------------------------------------------------------------ */
 /* Metadata: names, labels, annotations, UIDs, times, resourceVersion        */
 /* ------------------------------------------------------------------------ */
 
