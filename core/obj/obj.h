@@ -338,6 +338,71 @@ void qty_from_int(struct qty *q, int64_t v, enum qty_format f);
 void qty_from_milli(struct qty *q, int64_t milli, enum qty_format f);
 
 /* ------------------------------------------------------------------------ */
+/* Schema of the built-in kinds                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What upstream's Go struct tags say about the fields of a kind: which lists
+ * merge by which key under strategic merge patch (patchStrategy,
+ * patchMergeKey), which lists are associative or sets and which structs are
+ * atomic under server-side apply (listType, listMapKey, structType). Covers
+ * Pod, PodTemplate, Service, Node, Namespace, PersistentVolumeClaim,
+ * ConfigMap, Secret, ServiceAccount, Event, ResourceQuota, Deployment,
+ * ReplicaSet, StatefulSet, DaemonSet, ReplicationController, Job, CronJob,
+ * (Cluster)RoleBinding and CertificateSigningRequest; any other kind gets
+ * the ObjectMeta rules only (finalizers, ownerReferences) and generic
+ * behaviour elsewhere (objects merge key by key, lists are replaced whole).
+ * Never NULL.
+ */
+struct schema_type;
+const struct schema_type *schema_for_kind(const char *kind);
+/* By the object's "kind". */
+const struct schema_type *schema_for_object(const cJSON *obj);
+
+/* ------------------------------------------------------------------------ */
+/* Patches                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The API server's limit on operations in one JSON patch. */
+#define PATCH_MAX_OPS 10000
+
+/*
+ * RFC 6902 JSON Patch (application/json-patch+json): add, remove, replace,
+ * move, copy, test, with RFC 6901 pointers (~0 is '~', ~1 is '/', "-" is the
+ * end of an array). Operations apply in order to a copy of doc; any failure
+ * leaves nothing applied. -EINVAL ("add operation does not apply: doc is
+ * missing path: \"/spec/x\"", "testing value /a failed"), -E2BIG past
+ * PATCH_MAX_OPS. *out is a new tree.
+ */
+int patch_json(const cJSON *doc, const cJSON *ops, cJSON **out, struct err *e);
+
+/*
+ * RFC 7386 JSON Merge Patch (application/merge-patch+json): objects merge
+ * recursively, null deletes, anything else (arrays included) replaces.
+ */
+int patch_merge(const cJSON *doc, const cJSON *patch, cJSON **out, struct err *e);
+
+/*
+ * Strategic merge patch (application/strategic-merge-patch+json) as the API
+ * server applies it, with the merge keys of type (schema_for_object(doc)):
+ * lists marked merge are merged by key (containers by name, ports by
+ * containerPort, env by name, ...) or as sets of scalars (finalizers), other
+ * lists are replaced, null deletes a field. Directives:
+ *   {"$patch": "replace"} / {"$patch": "delete"} in a map, and as list items
+ *   ({"$patch": "delete", "name": "x"} removes the item named x;
+ *   {"$patch": "replace"} makes the list the patch's items);
+ *   "$deleteFromPrimitiveList/<field>": [values] removes scalars;
+ *   "$setElementOrder/<field>": [items or {key: v}] orders the merged list;
+ *   "$retainKeys": [fields] clears live fields not listed.
+ * These are the patches kubectl apply computes from its last-applied
+ * annotation. Items the patch adds to a merging list without an order come
+ * first, as upstream. -EINVAL for malformed patches or directives ("map:
+ * {...} does not contain declared merge key: name").
+ */
+int patch_strategic(const cJSON *doc, const cJSON *patch, const struct schema_type *type,
+                    cJSON **out, struct err *e);
+
+/* ------------------------------------------------------------------------ */
 /* Pods: resource defaulting and QoS                                         */
 /* ------------------------------------------------------------------------ */
 
