@@ -98,4 +98,44 @@ void jnum_format(struct buf *b, double d);
 /* A short human type name for messages: "string", "object", ... */
 const char *jtype_name(const cJSON *v);
 
+/* ---- schema: what upstream's struct tags say about lists and maps ---------------- */
+
+/* How a list field merges under server-side apply (+listType). */
+enum {
+	SCH_LIST_ATOMIC = 0, /* replaced whole; the default for untagged lists */
+	SCH_LIST_MAP = 1,    /* items identified by keys[] (+listMapKey) */
+	SCH_LIST_SET = 2,    /* scalars identified by value */
+};
+
+/* Strategic merge patch strategies (+patchStrategy). */
+enum {
+	SMP_MERGE = 1 << 0,       /* lists merge by smp_key (or as a set of scalars) */
+	SMP_RETAIN_KEYS = 1 << 1, /* the client may send $retainKeys */
+	SMP_REPLACE = 1 << 2,     /* maps are replaced, not merged */
+};
+
+struct schema_type;
+
+struct schema_field {
+	const char *name;
+	/* Type of the value, or of each element for lists; NULL for scalars and
+	 * fields we do not describe (maps merge key by key, lists are atomic). */
+	const struct schema_type *type;
+	unsigned char list;          /* SCH_LIST_* */
+	unsigned char smp;           /* SMP_* */
+	bool map;                    /* map[string]X: entries are keys, not named fields */
+	const char *smp_key;         /* patchMergeKey */
+	const char *keys[3];         /* listMapKey, in order */
+	const char *key_defaults[3]; /* JSON text a missing key defaults to ("\"TCP\"") */
+};
+
+struct schema_type {
+	const char *name;
+	bool atomic; /* +structType=atomic / +mapType=atomic: owned and replaced whole */
+	const struct schema_field *fields; /* ends with a NULL name */
+};
+
+/* The field named name in t, or NULL (also when t is NULL). */
+const struct schema_field *schema_field(const struct schema_type *t, const char *name);
+
 #endif

@@ -87,6 +87,32 @@ char *obj_print(const cJSON *v, unsigned flags);
 int obj_parse(const char *text, size_t len, cJSON **out, struct err *e);
 
 /* ------------------------------------------------------------------------ */
+/* YAML                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * YAML to JSON as Kubernetes' decoder (sigs.k8s.io/yaml over go-yaml v2)
+ * does it: YAML 1.1 plain scalars resolve to null (~, null, empty), booleans
+ * (true/false, yes/no, on/off, y/n in their three spellings), integers
+ * (decimal, 0x hex, 0o and leading-0 octal, 0b binary, '_' separators) and
+ * floats; quoted and block scalars are strings; explicit tags (!!str, !!int,
+ * ...) are honoured; anchors, aliases and merge keys (<<) work; non-string
+ * keys become their text ("true", "1"). .inf and .nan have no JSON form and
+ * are errors. Errors carry line and column: "yaml: line 3, column 5: mapping
+ * values are not allowed in this context". Integers beyond 2^53 lose
+ * precision (cJSON numbers are doubles).
+ */
+
+/* Exactly one document (a YAML request body). An empty input gives a JSON
+ * null; more than one non-empty document is an error. -EINVAL. */
+int obj_yaml_parse(const char *text, size_t len, cJSON **out, struct err *e);
+/* Every non-empty document of a multi-document stream, as a JSON array. */
+int obj_yaml_parse_all(const char *text, size_t len, cJSON **out, struct err *e);
+/* v as a YAML document (block style; strings that would read back as
+ * something else are quoted). Appends to out. */
+int obj_yaml_print(struct buf *out, const cJSON *v, struct err *e);
+
+/* ------------------------------------------------------------------------ */
 /* Metadata: names, labels, annotations, UIDs, times, resourceVersion        */
 /* ------------------------------------------------------------------------ */
 
@@ -310,6 +336,71 @@ int qty_value(const struct qty *q, int64_t *out);
 int qty_milli(const struct qty *q, int64_t *out);
 void qty_from_int(struct qty *q, int64_t v, enum qty_format f);
 void qty_from_milli(struct qty *q, int64_t milli, enum qty_format f);
+
+/* ------------------------------------------------------------------------ */
+/* Schema of the built-in kinds                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What upstream's Go struct tags say about the fields of a kind: which lists
+ * merge by which key under strategic merge patch (patchStrategy,
+ * patchMergeKey), which lists are associative or sets and which structs are
+ * atomic under server-side apply (listType, listMapKey, structType). Covers
+ * Pod, PodTemplate, Service, Node, Namespace, PersistentVolumeClaim,
+ * ConfigMap, Secret, ServiceAccount, Event, ResourceQuota, Deployment,
+ * ReplicaSet, StatefulSet, DaemonSet, ReplicationController, Job, CronJob,
+ * (Cluster)RoleBinding and CertificateSigningRequest; any other kind gets
+ * the ObjectMeta rules only (finalizers, ownerReferences) and generic
+ * behaviour elsewhere (objects merge key by key, lists are replaced whole).
+ * Never NULL.
+ */
+struct schema_type;
+const struct schema_type *schema_for_kind(const char *kind);
+/* By the object's "kind". */
+const struct schema_type *schema_for_object(const cJSON *obj);
+
+/* ------------------------------------------------------------------------ */
+/* Patches                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The API server's limit on operations in one JSON patch. */
+#define PATCH_MAX_OPS 10000
+
+/*
+ * RFC 6902 JSON Patch (application/json-patch+json): add, remove, replace,
+ * move, copy, test, with RFC 6901 pointers (~0 is '~', ~1 is '/', "-" is the
+ * end of an array). Operations apply in order to a copy of doc; any failure
+ * leaves nothing applied. -EINVAL ("add operation does not apply: doc is
+ * missing path: \"/spec/x\"", "testing value /a failed"), -E2BIG past
+ * PATCH_MAX_OPS. *out is a new tree.
+ */
+int patch_json(const cJSON *doc, const cJSON *ops, cJSON **out, struct err *e);
+
+/*
+ * RFC 7386 JSON Merge Patch (application/merge-patch+json): objects merge
+ * recursively, null deletes, anything else (arrays included) replaces.
+ */
+int patch_merge(const cJSON *doc, const cJSON *patch, cJSON **out, struct err *e);
+
+/*
+ * Strategic merge patch (application/strategic-merge-patch+json) as the API
+ * server applies it, with the merge keys of type (schema_for_object(doc)):
+ * lists marked merge are merged by key (containers by name, ports by
+ * containerPort, env by name, ...) or as sets of scalars (finalizers), other
+ * lists are replaced, null deletes a field. Directives:
+ *   {"$patch": "replace"} / {"$patch": "delete"} in a map, and as list items
+ *   ({"$patch": "delete", "name": "x"} removes the item named x;
+ *   {"$patch": "replace"} makes the list the patch's items);
+ *   "$deleteFromPrimitiveList/<field>": [values] removes scalars;
+ *   "$setElementOrder/<field>": [items or {key: v}] orders the merged list;
+ *   "$retainKeys": [fields] clears live fields not listed.
+ * These are the patches kubectl apply computes from its last-applied
+ * annotation. Items the patch adds to a merging list without an order come
+ * first, as upstream. -EINVAL for malformed patches or directives ("map:
+ * {...} does not contain declared merge key: name").
+ */
+int patch_strategic(const cJSON *doc, const cJSON *patch, const struct schema_type *type,
+                    cJSON **out, struct err *e);
 
 /* ------------------------------------------------------------------------ */
 /* Pods: resource defaulting and QoS                                         */
