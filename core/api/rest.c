@@ -579,7 +579,7 @@ static void do_update(struct rq *q)
  * remove fields a manager stopped applying, nor report conflicts.
  */
 static int rest_apply(cJSON *cur, const cJSON *applied, const char *manager, bool force,
-		      cJSON **out, struct err *e)
+                      cJSON **out, struct err *e)
 {
 	(void)manager;
 	(void)force;
