@@ -590,7 +590,8 @@ static cJSON *managed_encode(struct managed *m)
 		}
 		i++;
 	}
-	qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
 	for (size_t i = 0; i < m->n; i++) {
 		struct entry *en = &m->v[i];
 		cJSON *o = jobj();

@@ -181,6 +181,15 @@ static void float32_key(double d, char out[48])
 {
 	float f = (float)d;
 	char tmp[48];
+	/* A float64 past float32's range prints as Go's "+Inf", which becomes ".inf". */
+	if (isinf(f)) {
+		snprintf(out, 48, "%s", f > 0 ? ".inf" : "-.inf");
+		return;
+	}
+	if (isnan(f)) {
+		snprintf(out, 48, ".nan");
+		return;
+	}
 	int prec;
 	for (prec = 1; prec <= 9; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, (double)f);
