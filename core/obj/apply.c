@@ -1013,9 +1013,16 @@ int apply_track_update(const cJSON *old, cJSON *obj, const struct schema_type *t
 		return err_set(e, -EINVAL, "a field manager is required");
 	if (!jis_obj(obj))
 		return err_set(e, -EINVAL, "the object must be an object");
-	/* Managed fields the client sent win, unless it sent none (or for subresources). */
+	/*
+	 * Managed fields the client sent win, unless it sent none (or wrote a
+	 * subresource). A list holding one empty entry is the documented way to
+	 * reset them: ownership starts over from this write.
+	 */
 	const cJSON *sent = obj_get(obj, "metadata.managedFields");
-	if (!*sub && jlen(sent) > 0)
+	bool reset = jlen(sent) == 1 && jis_obj(sent->child) && !sent->child->child;
+	if (reset)
+		rc = 0;
+	else if (!*sub && jlen(sent) > 0)
 		rc = managed_decode(sent, &m, e);
 	else
 		rc = managed_decode(obj_get(old, "metadata.managedFields"), &m, e);

@@ -456,8 +456,8 @@ int apply_server_side(const cJSON *live, const cJSON *config, const struct schem
  * patch) by o->manager: the fields the write added or changed between old
  * (NULL on create) and obj move to the manager's Update entry, fields it
  * removed leave every entry, and obj's metadata.managedFields is rewritten.
- * managedFields sent in obj are used when present (clients may reset them),
- * otherwise old's are kept.
+ * managedFields sent in obj are used when present, otherwise old's are kept;
+ * a list of one empty entry ([{}]) resets them, as upstream documents.
  */
 int apply_track_update(const cJSON *old, cJSON *obj, const struct schema_type *type,
                        const struct apply_opts *o, struct err *e);

@@ -328,6 +328,49 @@ static void test_updates_record_ownership_of_what_they_change(void **state)
 	cJSON_Delete(made);
 }
 
+static void test_managed_fields_reset_with_one_empty_entry(void **state)
+{
+	cJSON *made = update(NULL, DEPLOY_V1, "kubectl-create", T1);
+	char *text = obj_print(made, 0);
+	cJSON *n = J(text);
+	free(text);
+	obj_set(n, "metadata.managedFields", J("[{}]"), NULL);
+	obj_set_i64(n, "spec.replicas", 7, NULL);
+	struct apply_opts o = { .manager = "reset-tool", .time = T2 };
+	assert_int_equal(apply_track_update(made, n, schema_for_object(n), &o, NULL), 0);
+	const cJSON *mf = obj_get(n, "metadata.managedFields");
+	assert_int_equal(cJSON_GetArraySize(mf), 1);
+	assert_json(fields_of(n, "reset-tool", "Update"), "{'f:spec':{'f:replicas':{}}}");
+	cJSON_Delete(n);
+	cJSON_Delete(made);
+}
+
+static void test_sets_are_owned_item_by_item(void **state)
+{
+	const char *cm =
+	    "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','finalizers':"
+	    "[%s]}}";
+	char a[256], b[256];
+	snprintf(a, sizeof(a), cm, "'example.com/a','example.com/b'");
+	snprintf(b, sizeof(b), cm, "'example.com/a'");
+	cJSON *one = apply_ok(NULL, a, "kubectl", T1);
+	assert_json(fields_of(one, "kubectl", "Apply"),
+	            "{'f:metadata':{'f:finalizers':{'v:\\\"example.com/a\\\"':{},"
+	            "'v:\\\"example.com/b\\\"':{}}}}");
+	/* Another manager adds its own finalizer. */
+	cJSON *two = apply_ok(one,
+	                      "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c',"
+	                      "'finalizers':['example.com/c']}}",
+	                      "ctl", T1);
+	assert_json(obj_get(two, "metadata.finalizers"),
+	            "['example.com/a','example.com/b','example.com/c']");
+	cJSON *three = apply_ok(two, b, "kubectl", T2);
+	assert_json(obj_get(three, "metadata.finalizers"), "['example.com/a','example.com/c']");
+	cJSON_Delete(one);
+	cJSON_Delete(two);
+	cJSON_Delete(three);
+}
+
 static void test_status_is_not_applied_through_the_main_resource(void **state)
 {
 	cJSON *out =
@@ -472,6 +515,8 @@ int main(void)
 		cmocka_unit_test(test_conflicts_are_listed_per_manager),
 		cmocka_unit_test(test_kubectl_takes_over_from_its_client_side_apply),
 		cmocka_unit_test(test_updates_record_ownership_of_what_they_change),
+		cmocka_unit_test(test_managed_fields_reset_with_one_empty_entry),
+		cmocka_unit_test(test_sets_are_owned_item_by_item),
 		cmocka_unit_test(test_status_is_not_applied_through_the_main_resource),
 		cmocka_unit_test(test_null_in_an_applied_config_clears_the_field),
 		cmocka_unit_test(test_associative_lists_merge_by_key_and_keep_live_items),
