@@ -1,4 +1,4 @@
-/* yaml: YAML to JSON as sigs.k8s.io/yaml resolves YAML 1.1 scalars, and JSON back to YAML, via libyaml. */
+/* yaml: YAML to JSON with sigs.k8s.io/yaml's YAML 1.1 scalars, and JSON to YAML (libyaml). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* obj_fuzz: libFuzzer target for core/obj's decoders: YAML, patches, apply, selectors, quantities. */
+/* obj_fuzz: libFuzzer target for YAML, patches, apply, selectors and quantities. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
