@@ -224,7 +224,9 @@ int sel_parse(const char *s, struct sel **out, struct err *e);
  */
 int sel_from_label_selector(const cJSON *ls, struct sel **out, struct err *e);
 /* A plain map selector (Service spec.selector, pod nodeSelector, RC
- * selector): key=value for each member; empty or NULL selects everything. */
+ * selector): key=value for each member; empty or NULL selects everything, as
+ * upstream's SelectorFromSet (the endpoints controller itself skips Services
+ * without a selector). */
 int sel_from_map(const cJSON *map, struct sel **out, struct err *e);
 /* Whether labels (a JSON object of strings, or NULL for none) match. */
 bool sel_matches(const struct sel *s, const cJSON *labels);
