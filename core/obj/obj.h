@@ -224,7 +224,9 @@ int sel_parse(const char *s, struct sel **out, struct err *e);
  */
 int sel_from_label_selector(const cJSON *ls, struct sel **out, struct err *e);
 /* A plain map selector (Service spec.selector, pod nodeSelector, RC
- * selector): key=value for each member; empty or NULL selects everything. */
+ * selector): key=value for each member; empty or NULL selects everything, as
+ * upstream's SelectorFromSet (the endpoints controller itself skips Services
+ * without a selector). */
 int sel_from_map(const cJSON *map, struct sel **out, struct err *e);
 /* Whether labels (a JSON object of strings, or NULL for none) match. */
 bool sel_matches(const struct sel *s, const cJSON *labels);
@@ -401,6 +403,70 @@ int patch_merge(const cJSON *doc, const cJSON *patch, cJSON **out, struct err *e
  */
 int patch_strategic(const cJSON *doc, const cJSON *patch, const struct schema_type *type,
                     cJSON **out, struct err *e);
+
+/* ------------------------------------------------------------------------ */
+/* Server-side apply and managedFields                                       */
+/* ------------------------------------------------------------------------ */
+
+/* A 409 Conflict: other managers own fields the apply would change. */
+#define APPLY_E_CONFLICT (-EBUSY)
+
+struct apply_opts {
+	const char *manager;     /* ?fieldManager= (kubectl sends "kubectl"); required */
+	const char *subresource; /* "" / NULL for the object itself, or "status", "scale" */
+	bool force;              /* ?force=true: take conflicting fields over */
+	const char *time;        /* RFC 3339 time for the entry; NULL: now */
+	/* Top-level fields this endpoint neither merges nor owns, NULL-terminated:
+	 * {"status", NULL} for the main resource of a kind with a status. */
+	const char *const *ignore;
+};
+
+struct apply_conflict {
+	char *manager, *operation, *api_version, *subresource;
+	char *path; /* as upstream prints it: .spec.template.spec.containers[name="web"].image */
+};
+
+struct apply_conflicts {
+	struct apply_conflict *v;
+	size_t n;
+};
+
+/*
+ * Server-side apply (PATCH with application/apply-patch+yaml, as kubectl apply
+ * --server-side sends): merges config into live (NULL when creating) by the
+ * schema's rules (associative lists by their keys, sets, atomic structs and
+ * lists replaced whole, null clears a field), then removes what this
+ * manager applied last time but no longer applies and no other manager owns,
+ * and rewrites metadata.managedFields (fieldsV1: f:<field>, k:{keys},
+ * v:<value>, "." entries) so the manager's Apply entry owns exactly what it
+ * applied. Fields owned by other managers that the apply would change are
+ * conflicts: APPLY_E_CONFLICT with *conflicts filled and e holding upstream's
+ * message ("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\"
+ * using apps/v1: .spec.replicas"), unless o->force, which takes them over.
+ * As upstream, manager "kubectl" may take over fields that its client-side
+ * last-applied annotation still describes, and keeps that annotation current.
+ * *out is the new object (caller frees); conflicts (may be NULL) are freed
+ * with apply_conflicts_free. -EINVAL for malformed configs (duplicate list
+ * keys, missing list keys, managedFields set, no apiVersion/kind).
+ */
+int apply_server_side(const cJSON *live, const cJSON *config, const struct schema_type *type,
+                      const struct apply_opts *o, cJSON **out, struct apply_conflicts *conflicts,
+                      struct err *e);
+
+/*
+ * Ownership for every other write (create, update, JSON/merge/strategic
+ * patch) by o->manager: the fields the write added or changed between old
+ * (NULL on create) and obj move to the manager's Update entry, fields it
+ * removed leave every entry, and obj's metadata.managedFields is rewritten.
+ * managedFields sent in obj are used when present, otherwise old's are kept;
+ * a list of one empty entry ([{}]) resets them, as upstream documents.
+ */
+int apply_track_update(const cJSON *old, cJSON *obj, const struct schema_type *type,
+                       const struct apply_opts *o, struct err *e);
+
+/* The conflict message as upstream words it; caller frees. */
+char *apply_conflicts_message(const struct apply_conflicts *c);
+void apply_conflicts_free(struct apply_conflicts *c);
 
 /* ------------------------------------------------------------------------ */
 /* Pods: resource defaulting and QoS                                         */

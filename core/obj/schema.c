@@ -1,4 +1,4 @@
-/* schema: list/map semantics of the built-in kinds' fields, learnt from upstream's patchStrategy and listType tags. */
+/* schema: list/map semantics of built-in kinds' fields, from upstream's patch and list tags. */
 #include <string.h>
 
 #include "core/obj/obj-internal.h"

@@ -1,4 +1,4 @@
-/* smpatch: strategic merge patch as the API server applies it (upstream's strategicpatch mergeMap). */
+/* smpatch: strategic merge patch as the API server applies it (upstream's mergeMap). */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* yaml: YAML to JSON as sigs.k8s.io/yaml resolves YAML 1.1 scalars, and JSON back to YAML, via libyaml. */
+/* yaml: YAML to JSON with sigs.k8s.io/yaml's YAML 1.1 scalars, and JSON to YAML (libyaml). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +181,15 @@ static void float32_key(double d, char out[48])
 {
 	float f = (float)d;
 	char tmp[48];
+	/* A float64 past float32's range prints as Go's "+Inf", which becomes ".inf". */
+	if (isinf(f)) {
+		snprintf(out, 48, "%s", f > 0 ? ".inf" : "-.inf");
+		return;
+	}
+	if (isnan(f)) {
+		snprintf(out, 48, ".nan");
+		return;
+	}
 	int prec;
 	for (prec = 1; prec <= 9; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, (double)f);
@@ -417,14 +426,13 @@ static int pop(struct builder *b, yaml_mark_t m)
 	return place(b, node, m);
 }
 
-static const char *short_tag(const char *tag)
+/* "!!int" for the standard tags, the tag itself otherwise; out holds 64 bytes. */
+static const char *short_tag(const char *tag, char *out)
 {
-	if (str_has_prefix(tag, TAG_PREFIX)) {
-		static char buf[64];
-		snprintf(buf, sizeof(buf), "!!%s", tag + strlen(TAG_PREFIX));
-		return buf;
-	}
-	return tag;
+	if (!str_has_prefix(tag, TAG_PREFIX))
+		return tag;
+	snprintf(out, 64, "!!%s", tag + strlen(TAG_PREFIX));
+	return out;
 }
 
 static int scalar(struct builder *b, const yaml_event_t *ev)
@@ -435,6 +443,7 @@ static int scalar(struct builder *b, const yaml_event_t *ev)
 	bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	struct scalar s = { .kind = K_STR };
 	yaml_mark_t m = ev->start_mark;
+	char tagbuf[64];
 
 	if (++b->nodes > YAML_MAX_NODES)
 		return fail_at(b, m, "document has more than %d nodes", YAML_MAX_NODES);
@@ -446,7 +455,8 @@ static int scalar(struct builder *b, const yaml_event_t *ev)
 		bool want_int = strcmp(t, "int") == 0, want_float = strcmp(t, "float") == 0;
 		bool want_bool = strcmp(t, "bool") == 0, want_null = strcmp(t, "null") == 0;
 		if (strcmp(t, "map") == 0 || strcmp(t, "seq") == 0)
-			return fail_at(b, m, "cannot decode a scalar as a %s", short_tag(tag));
+			return fail_at(b, m, "cannot decode a scalar as a %s",
+			               short_tag(tag, tagbuf));
 		if (want_int || want_float || want_bool || want_null) {
 			resolve_plain(text, &s);
 			bool ok = (want_int && s.kind == K_NUM && s.is_int) ||
@@ -455,7 +465,7 @@ static int scalar(struct builder *b, const yaml_event_t *ev)
 			          (want_null && s.kind == K_NULL);
 			if (!ok)
 				return fail_at(b, m, "cannot decode `%.64s` as a %s", text,
-				               short_tag(tag));
+				               short_tag(tag, tagbuf));
 		}
 		/* !!str, !!binary, !!timestamp and tags of our own keep the text. */
 	} else if (plain && !tag) {

@@ -135,8 +135,9 @@ static void test_infinity_and_nan_have_no_json_form(void **state)
 
 static void test_non_string_keys_become_their_text(void **state)
 {
-	cJSON *d = Y("1: a\ntrue: b\nyes: c\n0x10: d\n1.5: e\n\"2\": f\n1e7: g\nNO: h\n");
-	assert_json(d, "{'1':'a','true':'c','16':'d','1.5':'e','2':'f','1e+07':'g','false':'h'}");
+	cJSON *d = Y("1: a\ntrue: b\nyes: c\n0x10: d\n1.5: e\n\"2\": f\n1e7: g\nNO: h\n1e300: i\n");
+	assert_json(d, "{'1':'a','true':'c','16':'d','1.5':'e','2':'f','1e+07':'g','false':'h',"
+	               "'.inf':'i'}");
 	cJSON_Delete(d);
 	assert_yaml_error("null: x\n", "unsupported map key of type null");
 	assert_yaml_error("~: x\n", "unsupported map key");
