@@ -572,22 +572,21 @@ static void do_update(struct rq *q)
 	api_update(q->a, &t, obj, &o, on_write_done, q);
 }
 
-/*
- * Server-side apply. TODO(apply): until core/obj's field-ownership apply lands this merges
- * the applied configuration like a strategic merge patch (fields it sets win, lists merge by
- * key) and creates the object when absent; it records no managedFields and so cannot
- * remove fields a manager stopped applying, nor report conflicts.
- */
-static int rest_apply(cJSON *cur, const cJSON *applied, const char *manager, bool force,
-                      cJSON **out, struct err *e)
+/* Server-side apply by core/obj's field ownership rules; the main resource of a kind with a
+ * status neither merges nor owns status. */
+static int rest_apply(struct rq *q, cJSON *cur, const cJSON *applied, cJSON **out, struct err *e)
 {
-	(void)manager;
-	(void)force;
-	if (!cur) {
-		*out = cJSON_Duplicate(applied, true);
-		return 0;
-	}
-	return patch_strategic(cur, applied, schema_for_object(cur), out, e);
+	static const char *const ignore_status[] = { "status", NULL };
+	struct apply_opts o = { .manager = q->manager,
+				.subresource = q->sub,
+				.force = q->force,
+				.ignore = !q->sub && (q->k->subresources & REG_SUB_STATUS) ? ignore_status
+											   : NULL };
+	struct apply_conflicts c = { 0 };
+	int rc = apply_server_side(cur, applied, schema_for_object(cur ? cur : applied), &o, out,
+				   &c, e);
+	apply_conflicts_free(&c);
+	return rc;
 }
 
 /* Applies q->patch to the current object (or creates with apply). */
@@ -599,8 +598,8 @@ static cJSON *apply_patch(void *arg, cJSON *cur, struct api_status *st)
 	int rc;
 	const char *pt = q->patch_type;
 	if (!strcmp(pt, "application/apply-patch+yaml")) {
-		rc = rest_apply(cur, q->patch, q->manager, q->force, &out, &e);
-		if (rc == -EBUSY) {
+		rc = rest_apply(q, cur, q->patch, &out, &e);
+		if (rc == APPLY_E_CONFLICT) {
 			api_fail(st, 409, "Conflict", "Apply failed with %s", e.msg);
 			cJSON_Delete(cur);
 			return NULL;
