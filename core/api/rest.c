@@ -578,13 +578,14 @@ static int rest_apply(struct rq *q, cJSON *cur, const cJSON *applied, cJSON **ou
 {
 	static const char *const ignore_status[] = { "status", NULL };
 	struct apply_opts o = { .manager = q->manager,
-				.subresource = q->sub,
-				.force = q->force,
-				.ignore = !q->sub && (q->k->subresources & REG_SUB_STATUS) ? ignore_status
-											   : NULL };
+		                .subresource = q->sub,
+		                .force = q->force,
+		                .ignore = !q->sub && (q->k->subresources & REG_SUB_STATUS)
+		                              ? ignore_status
+		                              : NULL };
 	struct apply_conflicts c = { 0 };
-	int rc = apply_server_side(cur, applied, schema_for_object(cur ? cur : applied), &o, out,
-				   &c, e);
+	int rc =
+	    apply_server_side(cur, applied, schema_for_object(cur ? cur : applied), &o, out, &c, e);
 	apply_conflicts_free(&c);
 	return rc;
 }
