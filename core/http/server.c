@@ -372,7 +372,8 @@ static ssize_t conn_send_some(struct conn *c)
 		if (!c->tls) {
 			/* The 64-bit calls: blobs may pass 2 GiB on 32-bit boards too. */
 			off64_t off = (off64_t)g->foff;
-			r = sendfile64(c->fd, g->fd, &off, (size_t)MIN(g->fleft, (uint64_t)1 << 30));
+			r = sendfile64(c->fd, g->fd, &off,
+			               (size_t)MIN(g->fleft, (uint64_t)1 << 30));
 			if (r == 0)
 				return -ENODATA; /* the file shrank under us */
 			return r < 0 ? -errno : r;
