@@ -92,6 +92,17 @@ void workqueue_add(struct workqueue *q, const char *key);
 void workqueue_add_after(struct workqueue *q, const char *key, uint64_t ms);
 size_t workqueue_len(const struct workqueue *q);
 
+/* --- events ----------------------------------------------------------------------- */
+
+/*
+ * Records a core/v1 Event about obj (which kubectl describe shows), as upstream's
+ * EventRecorder: type "Normal" or "Warning", a CamelCase reason, a message. Repeats of the
+ * same (object, type, reason, message) within ten minutes bump count and lastTimestamp of
+ * one Event instead of making another. component names the source ("replicaset-controller").
+ */
+void client_event(struct client *c, const char *component, const cJSON *obj, const char *type,
+                  const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
 /* "ns/name" (or "name") of an object into out. */
 void client_key_of(const cJSON *obj, char *out, size_t n);
 
