@@ -42,6 +42,13 @@ void client_merge_patch(struct client *c, const struct reg_kind *k, const char *
 void client_delete(struct client *c, const struct reg_kind *k, const char *ns, const char *name,
                    int64_t grace, const char *propagation, const char *uid, client_done_fn done,
                    void *arg);
+/* pods/binding: puts pod ns/name on node (409 when already bound). */
+void client_bind(struct client *c, const char *ns, const char *name, const char *node,
+                 client_done_fn done, void *arg);
+/* pods/eviction: a graceful delete through the Eviction API. */
+void client_evict(struct client *c, const char *ns, const char *name, client_done_fn done,
+                  void *arg);
+
 /* Reads the newest object (caller frees) or NULL (404). Local only: fast, no waiting. */
 cJSON *client_get(struct client *c, const struct reg_kind *k, const char *ns, const char *name);
 
