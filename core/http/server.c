@@ -372,7 +372,8 @@ static ssize_t conn_send_some(struct conn *c)
 		if (!c->tls) {
 			/* The 64-bit calls: blobs may pass 2 GiB on 32-bit boards too. */
 			off64_t off = (off64_t)g->foff;
-			r = sendfile64(c->fd, g->fd, &off, (size_t)MIN(g->fleft, (uint64_t)1 << 30));
+			r = sendfile64(c->fd, g->fd, &off,
+			               (size_t)MIN(g->fleft, (uint64_t)1 << 30));
 			if (r == 0)
 				return -ENODATA; /* the file shrank under us */
 			return r < 0 ? -errno : r;
@@ -1712,7 +1713,7 @@ size_t http_resp_queued(const struct http_req *r)
 
 /* --- TLS seam ------------------------------------------------------------------------------------ */
 
-/* The TLS transport is not written yet: plain HTTP only. */
+#ifndef CONFIG_TUG_TLS
 int http_tls_new(const struct http_tls_opts *o, struct http_tls **out, struct err *e)
 {
 	return err_set(e, -ENOTSUP, "TLS: tug was built without CONFIG_TUG_TLS");
@@ -1754,3 +1755,4 @@ const char *tls_conn_alpn(struct tls_conn *c)
 {
 	return NULL;
 }
+#endif
