@@ -1713,7 +1713,7 @@ size_t http_resp_queued(const struct http_req *r)
 
 /* --- TLS seam ------------------------------------------------------------------------------------ */
 
-/* The TLS transport is not written yet: plain HTTP only. */
+#ifndef CONFIG_TUG_TLS
 int http_tls_new(const struct http_tls_opts *o, struct http_tls **out, struct err *e)
 {
 	return err_set(e, -ENOTSUP, "TLS: tug was built without CONFIG_TUG_TLS");
@@ -1755,3 +1755,4 @@ const char *tls_conn_alpn(struct tls_conn *c)
 {
 	return NULL;
 }
+#endif
