@@ -7,6 +7,10 @@
 
 #include "config.h"
 #include "core/cli/node.h"
+#if defined(CONFIG_TUG_CONTROL_PLANE) && defined(CONFIG_TUG_TLS)
+#include "core/cli/serve.h"
+#define NODE_SERVES_API 1
+#endif
 #define LOG_TAG "tug"
 #include "core/log/log.h"
 #include "core/loop/loop.h"
@@ -23,12 +27,31 @@ struct node {
 	struct tug_config *cfg;
 	struct loop *loop;
 	struct store *store;
-	bool server;
+	struct serve *api;
+	bool server, stopping;
 };
 
+/* How long clients get to finish requests when the server stops (watches end at once). */
+#define API_SHUTDOWN_MS 5000
+
+static void on_api_stopped(void *arg)
+{
+	struct node *n = arg;
+	loop_stop(n->loop);
+}
+
+/* First signal: stop gracefully; a second one stops at once. */
 static void on_stop_signal(struct loop *l, int signo, void *arg)
 {
+	struct node *n = arg;
 	log_info("%s: shutting down", strsignal(signo));
+#ifdef NODE_SERVES_API
+	if (n->api && !n->stopping) {
+		n->stopping = true;
+		serve_shutdown(n->api, API_SHUTDOWN_MS, on_api_stopped, n);
+		return;
+	}
+#endif
 	loop_stop(l);
 }
 
@@ -76,12 +99,19 @@ int node_run(struct tug_config *cfg, bool server)
 	loop_on_signal(n.loop, SIGINT, on_stop_signal, &n);
 	if (open_store(&n) < 0)
 		goto out;
+#ifdef NODE_SERVES_API
+	if (server && serve_start(n.loop, cfg, &n.api) < 0)
+		goto out;
+#endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
 	         TUG_COMMIT, cfg->data_dir);
 	if (loop_run(n.loop) < 0)
 		goto out;
 	rc = 0;
 out:
+#ifdef NODE_SERVES_API
+	serve_free(n.api);
+#endif
 	if (n.store)
 		store_close(n.store);
 	loop_free(n.loop);

@@ -628,7 +628,9 @@ static bool process_head(struct conn *c)
 	}
 	size_t end = http_head_end(c->in, c->in_len, &c->scan);
 	if (!end) {
-		if (c->in_len >= in_max(c) - 1) {
+		if (!http_method_prefix_ok(c->in, c->in_len)) {
+			conn_error(c, 400, "malformed request line");
+		} else if (c->in_len >= in_max(c) - 1) {
 			bool no_eol = !memchr(c->in, '\n', c->in_len);
 			conn_error(c, no_eol ? 414 : 431,
 			           no_eol ? "request line too long" : "request head too large");

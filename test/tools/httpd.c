@@ -1,10 +1,10 @@
 /* httpd: core/http serving a fixed body, for end-to-end tests with real clients and the benchmark.
  *
- *   httpd [--addr 127.0.0.1] [--port 0] [--port-file F] [--body FILE]
+ *   httpd [--addr 127.0.0.1] [--port 0] [--port-file F] [--body FILE] [--file FILE]
  *         [--cert F --key F [--client-ca F]] [--max-conns N] [--header-timeout-ms N]
  *
- * GET /json answers the body (a pod's JSON by default), /file the body file
- * via sendfile, /whoami the client identity, /stream three chunks, /async
+ * GET /json answers the body (a pod's JSON by default) from memory, /file the
+ * --file via sendfile, /whoami the client identity, /stream three chunks, /async
  * after a round trip through another thread; everything else is 404.
  * SIGTERM shuts down gracefully; the exit status is 0 when that went cleanly.
  */
@@ -33,7 +33,7 @@ static struct loop *loop;
 static struct http_server *srv;
 static char *body;
 static size_t body_len;
-static const char *body_file;
+static const char *file_path;
 
 struct stream {
 	struct http_req *r;
@@ -74,8 +74,8 @@ static void handle(struct http_req *r, void *arg)
 	if (!strcmp(p, "/json")) {
 		http_resp_header(r, "Content-Type", "application/json");
 		http_resp_send(r, 200, body, body_len);
-	} else if (!strcmp(p, "/file") && body_file) {
-		int fd = open(body_file, O_RDONLY | O_CLOEXEC);
+	} else if (!strcmp(p, "/file") && file_path) {
+		int fd = open(file_path, O_RDONLY | O_CLOEXEC);
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0) {
 			http_resp_send(r, 500, "cannot open\n", 12);
@@ -99,7 +99,10 @@ static void handle(struct http_req *r, void *arg)
 		loop_timer_arm(loop, &st->t, 10);
 	} else if (!strcmp(p, "/async")) {
 		pthread_t th;
-		pthread_create(&th, NULL, async_worker, r);
+		if (pthread_create(&th, NULL, async_worker, r) != 0) {
+			http_resp_send(r, 503, "no thread\n", 10);
+			return;
+		}
 		pthread_detach(th);
 	} else if (!strcmp(p, "/echo")) {
 		size_t len;
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "port-file", required_argument, NULL, 'P' },
 		{ "body", required_argument, NULL, 'b' },
+		{ "file", required_argument, NULL, 'f' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "client-ca", required_argument, NULL, 'C' },
@@ -167,8 +171,10 @@ int main(int argc, char **argv)
 			port_file = optarg;
 			break;
 		case 'b':
-			body_file = optarg;
 			body = slurp(optarg, &body_len);
+			break;
+		case 'f':
+			file_path = optarg;
 			break;
 		case 'c':
 			cert = optarg;

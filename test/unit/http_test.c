@@ -756,6 +756,7 @@ static void test_malformed_requests_get_4xx_and_the_server_stays_up(void **state
 {
 	static const struct bad_case cases[] = {
 		{ "GARBAGE\r\n\r\n", 400 },
+		{ "\x16\x03\x01\x02\x00\x01", 400 }, /* a TLS hello, no line end in sight */
 		{ "GET /\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400 },
 		{ "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
