@@ -43,7 +43,7 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wno-unused-parameter -Wvla -Wformat=2 -Wno-format-nonliteral
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -pipe $(WARN) -I$(O)/include -I. \
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -pipe $(WARN) -I$(O)/include -I$(O)/gen -I. \
                -DTUG_VERSION='"$(VERSION)"' -DTUG_COMMIT='"$(GIT_COMMIT)"'
 # SANITIZE=1: ASan+UBSan (make check). DEBUG=1: -O0. LTO=0: release flags without LTO
 # (quicker, used for the cross-built unit tests). Default: -Os, LTO, stripped.
@@ -67,15 +67,24 @@ ALL_CFLAGS  := $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 ALL_LDFLAGS := $(LDOPT) $(LDFLAGS)
 
 # Objects: each module.mk appends to obj-y (library code), main-y (the entry),
-# libs-y (link flags) and test-y (unit test sources, one binary each).
+# libs-y (link flags), test-y (unit test sources, one binary each) and proto-y (.proto
+# files whose protobuf-c code, generated under $(O)/gen, goes into the library).
+# A tool or unit test with a proto of its own names it in tool-proto-<tool> or
+# test-proto-<test>.
 obj-y  :=
 main-y :=
 libs-y :=
 test-y :=
+proto-y :=
 include $(sort $(wildcard */module.mk */*/module.mk))
 LIBS := $(sort $(libs-y)) -lpthread
 
-OBJS      := $(addprefix $(O)/,$(obj-y))
+PROTOC_C  ?= protoc-c
+pb-obj     = $(patsubst %.proto,$(O)/gen/%.pb-c.o,$(1))
+ALL_PROTO := $(sort $(proto-y) $(foreach v,$(filter tool-proto-% test-proto-%,$(.VARIABLES)),$($(v))))
+PROTO_H   := $(patsubst %.proto,$(O)/gen/%.pb-c.h,$(ALL_PROTO))
+
+OBJS      := $(addprefix $(O)/,$(obj-y)) $(call pb-obj,$(proto-y))
 MAIN_OBJS := $(addprefix $(O)/,$(main-y))
 LIBTUG    := $(O)/libtug.a
 TUG       := $(O)/tug
@@ -127,6 +136,20 @@ $(O)/%.o: %.c $(O)/include/config.h $(O)/flags
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CFLAGS_$(subst /,_,$(basename $<))) -MMD -MP -c $< -o $@
 
+# Generated code includes its header as "<dir>/<name>.pb-c.h", found through -I$(O)/gen.
+# Objects wait for every generated header (order only; -MMD tracks the real uses).
+$(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(O)/gen
+	@echo "  PROTOC  $<"
+	$(Q)$(PROTOC_C) --proto_path=. --c_out=$(O)/gen $<
+
+$(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c $(O)/include/config.h $(O)/flags
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(addprefix $(O)/,$(obj-y) $(main-y)): | $(PROTO_H)
+.PRECIOUS: $(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h $(O)/gen/%.pb-c.o
+
 # Rebuild everything when the flags change (sanitizers, cross compiler, ...).
 $(O)/flags: FORCE
 	@mkdir -p $(O)
@@ -146,20 +169,23 @@ endif
 # Tools used by tests and benchmarks (not installed): test/tools/*.c, one binary each.
 TOOLS := $(patsubst test/tools/%.c,$(O)/tools/%,$(wildcard test/tools/*.c))
 tools: $(TOOLS)
-$(O)/tools/%: test/tools/%.c $(LIBTUG) $(O)/include/config.h
+.SECONDEXPANSION:
+$(O)/tools/%: test/tools/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(tool-proto-$$*)) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) $(LIBTUG) $(LIBS) $(tool-libs-$*)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) \
+		$(call pb-obj,$(tool-proto-$*)) $(LIBTUG) $(LIBS) $(tool-libs-$*)
 
 # --- unit tests -------------------------------------------------------------
 tests: $(TESTS) $(TUG) $(TOOLS)
 
-$(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h
+$(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(test-proto-$$*)) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) $(LIBTUG) $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) \
+		$(call pb-obj,$(test-proto-$*)) $(LIBTUG) $(LIBS) -lcmocka
 
--include $(OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(TESTS:=.d) $(TOOLS:=.d)
+-include $(OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(TESTS:=.d) $(TOOLS:=.d) $(patsubst %.o,%.d,$(call pb-obj,$(ALL_PROTO)))
 
 # --- the two commands and friends -------------------------------------------
 deps:
