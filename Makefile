@@ -8,6 +8,7 @@ PYTHON        ?= /usr/bin/python3
 KCONFIGLIB    ?= /usr/lib/python3/dist-packages
 CROSS_COMPILE ?=
 CC            := $(CROSS_COMPILE)gcc
+HOSTCC        ?= gcc
 AR            := $(CROSS_COMPILE)gcc-ar
 STRIP         := $(CROSS_COMPILE)strip
 PREFIX        ?= /usr/local
@@ -90,11 +91,11 @@ LIBTUG    := $(O)/libtug.a
 TUG       := $(O)/tug
 TESTS     := $(patsubst test/unit/%.c,$(O)/test/%,$(test-y))
 
-.PHONY: all tug tests tools clean distclean defconfig %_defconfig menuconfig olddefconfig savedefconfig \
+.PHONY: all tug images tests tools clean distclean defconfig %_defconfig menuconfig olddefconfig savedefconfig \
         check bench run install size fmt deps FORCE
 .DEFAULT_GOAL := all
 
-all: tug
+all: tug images
 tug: $(TUG)
 
 # --- configuration ----------------------------------------------------------
@@ -176,8 +177,33 @@ $(O)/tools/%: test/tools/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(t
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) \
 		$(call pb-obj,$(tool-proto-$*)) $(LIBTUG) $(LIBS) $(tool-libs-$*)
 
+# --- images -----------------------------------------------------------------
+# The pause image, for the board: a static pause program (built with the target's
+# compiler) packed into an OCI image-layout tarball by mkoci, a build-machine tool.
+HOST_MKOCI := $(O)/host/mkoci
+PAUSE_IMAGE_NAME := $(shell sed -n 's/^#define CRI_PAUSE_IMAGE "\(.*\)"/\1/p' cri/cri.h)
+ifeq ($(CONFIG_TUG_KUBELET),y)
+IMAGES := $(O)/images/pause.tar
+endif
+images: $(IMAGES)
+
+$(HOST_MKOCI): scripts/images/mkoci.c cri/oci/oci.c cri/oci/oci.h $(wildcard core/util/*.c) core/util/util.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -I. -o $@ scripts/images/mkoci.c cri/oci/oci.c \
+		$(wildcard core/util/*.c) -lmbedcrypto -lcjson
+
+$(O)/images/pause: scripts/images/pause.c $(O)/flags
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@ (static)"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Os $(WARN) -static -s -o $@ $<
+
+$(O)/images/pause.tar: $(O)/images/pause $(HOST_MKOCI)
+	@echo "  MKOCI   $@"
+	$(Q)$(HOST_MKOCI) -o $@ -n $(PAUSE_IMAGE_NAME) -t $(TARGET_TRIPLE) -e /pause $<=pause
+
 # --- unit tests -------------------------------------------------------------
-tests: $(TESTS) $(TUG) $(TOOLS)
+tests: $(TESTS) $(TUG) $(TOOLS) $(IMAGES) $(HOST_MKOCI)
 
 $(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(test-proto-$$*)) | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -205,8 +231,9 @@ run:
 	$(Q)mkdir -p run
 	$(TUG) server --data-dir $(CURDIR)/run/data --write-kubeconfig $(CURDIR)/run/tug.yaml $(RUN_ARGS)
 
-install: $(TUG)
+install: $(TUG) $(IMAGES)
 	install -D -m 0755 $(TUG) $(DESTDIR)$(PREFIX)/bin/tug
+	$(if $(IMAGES),install -D -m 0644 $(O)/images/pause.tar $(DESTDIR)$(PREFIX)/lib/tug/images/pause.tar)
 	ln -sf tug $(DESTDIR)$(PREFIX)/bin/tug-cni
 	install -d $(DESTDIR)$(PREFIX)/lib/tug/cni
 	ln -sf ../../../bin/tug $(DESTDIR)$(PREFIX)/lib/tug/cni/tug-cni

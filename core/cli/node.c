@@ -11,6 +11,9 @@
 #include "core/log/log.h"
 #include "core/loop/loop.h"
 #include "core/store/store.h"
+#ifdef CONFIG_TUG_KUBELET
+#include "cri/cri.h"
+#endif
 
 /* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
 static const char *const volatile_prefixes[] = {
@@ -23,6 +26,9 @@ struct node {
 	struct tug_config *cfg;
 	struct loop *loop;
 	struct store *store;
+#ifdef CONFIG_TUG_KUBELET
+	struct cri_runtime *runtime;
+#endif
 	bool server;
 };
 
@@ -76,12 +82,27 @@ int node_run(struct tug_config *cfg, bool server)
 	loop_on_signal(n.loop, SIGINT, on_stop_signal, &n);
 	if (open_store(&n) < 0)
 		goto out;
+#ifdef CONFIG_TUG_KUBELET
+	/* The node half: containerd (ours, or --container-runtime-endpoint) and CRI. */
+	if (!(server && cfg->disable_agent)) {
+		struct cri_runtime_opts ro = { .data_dir = cfg->data_dir,
+			                       .endpoint = cfg->container_runtime_endpoint };
+		struct err e = { 0 };
+		if (cri_runtime_start(n.loop, &ro, &n.runtime, &e) < 0) {
+			log_error("%s", e.msg);
+			goto out;
+		}
+	}
+#endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
 	         TUG_COMMIT, cfg->data_dir);
 	if (loop_run(n.loop) < 0)
 		goto out;
 	rc = 0;
 out:
+#ifdef CONFIG_TUG_KUBELET
+	cri_runtime_stop(n.runtime);
+#endif
 	if (n.store)
 		store_close(n.store);
 	loop_free(n.loop);

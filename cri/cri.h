@@ -1,0 +1,170 @@
+/* cri: the CRI v1 client (RuntimeService and ImageService over gRPC) and the containerd
+ * that tug runs and supervises when no runtime endpoint is given. */
+#ifndef TUG_CRI_H
+#define TUG_CRI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/loop/loop.h"
+#include "core/util/util.h"
+#include "cri/grpc/grpc.h"
+#include "cri/runtime.pb-c.h"
+
+/* --- client -------------------------------------------------------------------------- */
+
+struct cri;
+
+/* Default deadline of a call made with timeout_ms 0: the kubelet's runtime-request-timeout. */
+#define CRI_DEFAULT_TIMEOUT_MS (2 * 60 * 1000)
+
+/* Connects (and keeps reconnecting) to a runtime endpoint: "unix:///run/x.sock", a path,
+ * or host:port. */
+int cri_new(struct loop *l, const char *endpoint, struct cri **out, struct err *e);
+/* Calls still running end with GRPC_CANCELLED. */
+void cri_free(struct cri *c);
+bool cri_ready(const struct cri *c);
+/* Successful connections so far: more than one means the runtime was reconnected to. */
+uint64_t cri_connects(const struct cri *c);
+struct grpc_chan *cri_chan(struct cri *c);
+
+/*
+ * One function per CRI method, asynchronous on the loop:
+ *
+ *   int cri_run_pod_sandbox(struct cri *c, const Runtime__V1__RunPodSandboxRequest *req,
+ *                           uint64_t timeout_ms, unsigned flags,
+ *                           cri_run_pod_sandbox_fn fn, void *arg);
+ *
+ * fn(code, msg, resp, arg) runs once: code is a gRPC status (GRPC_OK on success), msg
+ * says what failed, resp is the reply (NULL on failure) and is freed when fn returns.
+ * flags are grpc's (GRPC_WAIT_FOR_READY). The request is packed before the call returns.
+ *
+ * And a blocking twin for tools and tests, which runs the loop until the reply:
+ *
+ *   int cri_run_pod_sandbox_wait(struct cri *c, const Runtime__V1__RunPodSandboxRequest *req,
+ *                                uint64_t timeout_ms, Runtime__V1__RunPodSandboxResponse **resp,
+ *                                struct err *e);
+ *
+ * whose *resp the caller frees with cri_free_msg.
+ */
+#define CRI_METHODS(X)                                                                             \
+	X(version, RuntimeService, Version, VersionRequest, VersionResponse)                       \
+	X(status, RuntimeService, Status, StatusRequest, StatusResponse)                           \
+	X(run_pod_sandbox, RuntimeService, RunPodSandbox, RunPodSandboxRequest,                    \
+	  RunPodSandboxResponse)                                                                   \
+	X(stop_pod_sandbox, RuntimeService, StopPodSandbox, StopPodSandboxRequest,                 \
+	  StopPodSandboxResponse)                                                                  \
+	X(remove_pod_sandbox, RuntimeService, RemovePodSandbox, RemovePodSandboxRequest,           \
+	  RemovePodSandboxResponse)                                                                \
+	X(pod_sandbox_status, RuntimeService, PodSandboxStatus, PodSandboxStatusRequest,           \
+	  PodSandboxStatusResponse)                                                                \
+	X(list_pod_sandbox, RuntimeService, ListPodSandbox, ListPodSandboxRequest,                 \
+	  ListPodSandboxResponse)                                                                  \
+	X(create_container, RuntimeService, CreateContainer, CreateContainerRequest,               \
+	  CreateContainerResponse)                                                                 \
+	X(start_container, RuntimeService, StartContainer, StartContainerRequest,                  \
+	  StartContainerResponse)                                                                  \
+	X(stop_container, RuntimeService, StopContainer, StopContainerRequest,                     \
+	  StopContainerResponse)                                                                   \
+	X(remove_container, RuntimeService, RemoveContainer, RemoveContainerRequest,               \
+	  RemoveContainerResponse)                                                                 \
+	X(list_containers, RuntimeService, ListContainers, ListContainersRequest,                  \
+	  ListContainersResponse)                                                                  \
+	X(container_status, RuntimeService, ContainerStatus, ContainerStatusRequest,               \
+	  ContainerStatusResponse)                                                                 \
+	X(update_container_resources, RuntimeService, UpdateContainerResources,                    \
+	  UpdateContainerResourcesRequest, UpdateContainerResourcesResponse)                       \
+	X(reopen_container_log, RuntimeService, ReopenContainerLog, ReopenContainerLogRequest,     \
+	  ReopenContainerLogResponse)                                                              \
+	X(exec_sync, RuntimeService, ExecSync, ExecSyncRequest, ExecSyncResponse)                  \
+	X(exec, RuntimeService, Exec, ExecRequest, ExecResponse)                                   \
+	X(attach, RuntimeService, Attach, AttachRequest, AttachResponse)                           \
+	X(port_forward, RuntimeService, PortForward, PortForwardRequest, PortForwardResponse)      \
+	X(container_stats, RuntimeService, ContainerStats, ContainerStatsRequest,                  \
+	  ContainerStatsResponse)                                                                  \
+	X(list_container_stats, RuntimeService, ListContainerStats, ListContainerStatsRequest,     \
+	  ListContainerStatsResponse)                                                              \
+	X(list_images, ImageService, ListImages, ListImagesRequest, ListImagesResponse)            \
+	X(image_status, ImageService, ImageStatus, ImageStatusRequest, ImageStatusResponse)        \
+	X(pull_image, ImageService, PullImage, PullImageRequest, PullImageResponse)                \
+	X(remove_image, ImageService, RemoveImage, RemoveImageRequest, RemoveImageResponse)        \
+	X(image_fs_info, ImageService, ImageFsInfo, ImageFsInfoRequest, ImageFsInfoResponse)
+
+#define CRI_DECLARE(name, svc, method, Req, Resp)                                                  \
+	typedef void (*cri_##name##_fn)(int code, const char *msg,                                 \
+	                                const Runtime__V1__##Resp *resp, void *arg);               \
+	int cri_##name(struct cri *c, const Runtime__V1__##Req *req, uint64_t timeout_ms,          \
+	               unsigned flags, cri_##name##_fn fn, void *arg);                             \
+	int cri_##name##_wait(struct cri *c, const Runtime__V1__##Req *req, uint64_t timeout_ms,   \
+	                      Runtime__V1__##Resp **resp, struct err *e);
+CRI_METHODS(CRI_DECLARE)
+#undef CRI_DECLARE
+
+/* Frees a reply from a *_wait call (NULL is fine). */
+void cri_free_msg(void *resp);
+
+/* --- containerd, run and supervised by tug ---------------------------------------------- */
+
+struct cri_containerd_opts {
+	const char *data_dir;      /* root under <data_dir>/containerd, state and socket under
+	                              <data_dir>/run/containerd */
+	const char *containerd;    /* the binary; default "containerd" from PATH */
+	const char *sandbox_image; /* default CRI_PAUSE_IMAGE */
+	const char *cni_bin_dir;   /* default <data_dir>/cni/bin */
+	const char *cni_conf_dir;  /* default <data_dir>/cni/net.d */
+	const char *log_level;     /* containerd's: "info" unless given */
+	/* Restart back-off after an exit: starts at min, doubles to max; reset when a run
+	 * lasted longer than a minute. Defaults 1 s and 30 s. */
+	uint64_t restart_min_ms, restart_max_ms;
+};
+
+#define CRI_PAUSE_IMAGE "docker.io/tug/pause:1"
+
+struct cri_containerd;
+
+/*
+ * Writes <data_dir>/containerd/config.toml and starts containerd as a child on the
+ * loop, restarting it with back-off whenever it exits until cri_containerd_stop.
+ * containerd's output goes to <data_dir>/containerd/containerd.log, its pid to
+ * <data_dir>/containerd/containerd.pid.
+ */
+int cri_containerd_start(struct loop *l, const struct cri_containerd_opts *o,
+                         struct cri_containerd **out, struct err *e);
+/* SIGTERM, up to 10 s, then SIGKILL; waits for the exit. Containers keep running in
+ * their shims, as with any containerd restart. */
+void cri_containerd_stop(struct cri_containerd *cd);
+/* "unix://<state>/containerd.sock" */
+const char *cri_containerd_endpoint(const struct cri_containerd *cd);
+/* The running child's pid, 0 between runs. */
+pid_t cri_containerd_pid(const struct cri_containerd *cd);
+/* Times containerd was started (1 after the first start). */
+unsigned cri_containerd_starts(const struct cri_containerd *cd);
+/* The config file text for o (tests check it; start writes it). Caller frees. */
+char *cri_containerd_config(const struct cri_containerd_opts *o);
+
+/* --- the node's container runtime: what `tug server` and `tug agent` start ------------------ */
+
+struct cri_runtime_opts {
+	const char *data_dir;
+	/* --container-runtime-endpoint: use that runtime; NULL or "": run our own containerd */
+	const char *endpoint;
+	const char *containerd; /* binary, default "containerd" */
+};
+
+struct cri_runtime;
+
+/*
+ * Starts the runtime side of a node: with an endpoint, a CRI client to it; without, a
+ * CNI bin dir under the data dir (tug-cni, and the loopback plugin when the reference
+ * plugins are installed), a supervised containerd, and a client to it. Logs
+ * "runtime <name> <version> (CRI <v>) ready" once the runtime answers.
+ */
+int cri_runtime_start(struct loop *l, const struct cri_runtime_opts *o, struct cri_runtime **out,
+                      struct err *e);
+void cri_runtime_stop(struct cri_runtime *rt);
+struct cri *cri_runtime_client(struct cri_runtime *rt);
+/* True once the runtime answered Version. */
+bool cri_runtime_ready(const struct cri_runtime *rt);
+
+#endif
