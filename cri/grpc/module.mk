@@ -4,3 +4,4 @@ obj-y += cri/grpc/grpc.o
 libs-y += -lnghttp2 -lprotobuf-c
 test-y += test/unit/grpc_test.c
 test-proto-grpc_test := test/unit/grpc_test.proto
+tool-proto-etcd_load := test/tools/etcd.proto
