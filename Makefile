@@ -91,7 +91,7 @@ LIBTUG    := $(O)/libtug.a
 TUG       := $(O)/tug
 TESTS     := $(patsubst test/unit/%.c,$(O)/test/%,$(test-y))
 
-.PHONY: all tug images tests tools clean distclean defconfig %_defconfig menuconfig olddefconfig savedefconfig \
+.PHONY: all tug images tests tools clean distclean defconfig %_defconfig allnoconfig allyesconfig menuconfig olddefconfig savedefconfig \
         check bench run install size fmt deps FORCE
 .DEFAULT_GOAL := all
 
@@ -112,6 +112,11 @@ defconfig: $(DEFAULT_BOARD)_defconfig
 	$(Q)test -f boards/$*/defconfig || { echo "no board '$*' (boards: $(BOARDS))" >&2; exit 1; }
 	$(Q)mkdir -p $(O)/include
 	$(Q)$(KCONF_ENV) $(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig boards/$*/defconfig
+	$(Q)$(KCONF_ENV) $(PYTHON) $(KCONFIGLIB)/genconfig.py --header-path $(O)/include/config.h Kconfig
+
+allnoconfig allyesconfig:
+	$(Q)mkdir -p $(O)/include
+	$(Q)$(KCONF_ENV) $(PYTHON) $(KCONFIGLIB)/$@.py Kconfig
 	$(Q)$(KCONF_ENV) $(PYTHON) $(KCONFIGLIB)/genconfig.py --header-path $(O)/include/config.h Kconfig
 
 menuconfig: | $(CONFIG)

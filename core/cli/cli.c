@@ -101,6 +101,13 @@ static int run_check_config(const char *name, int argc, char **argv)
 static int run_node(const char *name, int argc, char **argv)
 {
 	unsigned cmd = !strcmp(name, "server") ? CFG_SERVER : CFG_AGENT;
+#ifndef CONFIG_TUG_CONTROL_PLANE
+	if (cmd == CFG_SERVER) {
+		fprintf(stderr, "tug server: this build has no control plane "
+		                "(CONFIG_TUG_CONTROL_PLANE is off); run 'tug agent'\n");
+		return 2;
+	}
+#endif
 	struct tug_config cfg;
 	struct err e = { 0 };
 	bool help;

@@ -1568,7 +1568,8 @@ static int snap_walk(struct store_snap *sn, const char *prefix, const char *star
 		m[nm++] = r;
 	}
 	pthread_rwlock_unlock(&s->lock);
-	qsort(m, nm, sizeof(*m), mem_cand_cmp);
+	if (nm)
+		qsort(m, nm, sizeof(*m), mem_cand_cmp);
 	size_t w = 0;
 	for (size_t i = 0; i < nm; i++)
 		if (w == 0 || key_cmp(m[w - 1]->key, m[w - 1]->key_len, m[i]->key, m[i]->key_len))

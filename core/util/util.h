@@ -95,6 +95,23 @@ bool parse_u64(const char *s, uint64_t *out);
 /* Parses a duration: "90", "90s", "5m", "1h30m", "250ms". */
 bool parse_duration_ms(const char *s, uint64_t *out);
 
+/* A hash map from strings (copied) to pointers (not owned). */
+struct strmap {
+	struct strmap_slot {
+		char *key; /* NULL: empty; (char *)1: deleted */
+		void *val;
+	} * slots;
+	size_t cap, len, used;
+};
+void *strmap_get(const struct strmap *m, const char *key);
+/* Sets key to val; returns the previous value or NULL. */
+void *strmap_put(struct strmap *m, const char *key, void *val);
+/* Removes key; returns its value or NULL. */
+void *strmap_del(struct strmap *m, const char *key);
+/* Iteration: for (size_t i = 0; strmap_next(m, &i, &k, &v);) */
+bool strmap_next(const struct strmap *m, size_t *i, const char **key, void **val);
+void strmap_free(struct strmap *m);
+
 /* CRC-32C (Castagnoli), as used by iSCSI, ext4 and etcd's WAL. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 

@@ -2,8 +2,10 @@
 # straight to a private containerd (reference CNI bridge tcri0, or host network with
 # CRI_BENCH_NET=host), 1 pod at a time and 30 at once. Prints figures and one JSON line.
 set -u
-B=${TUG_BUILD:-$TOP/build}
-make --no-print-directory -C "$TOP" O="$B" tools images "$B/host/mkoci" >/dev/null || exit 1
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$TOP"
+B=build/bench
+make -s O=$B x86_64_defconfig >/dev/null && make -s -j"$(nproc)" O=$B tools images $B/host/mkoci >/dev/null || exit 1
 tmp=$(mktemp -d /tmp/tug-cri-bench-XXXXXX)
 cleanup() {
 	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done

@@ -101,6 +101,43 @@ static void test_error_wrap_keeps_code_and_context(void **state)
 	assert_true(str_has_prefix(e.msg, "ctx: aaa"));
 }
 
+static void test_strmap_puts_gets_deletes_and_iterates(void **state)
+{
+	struct strmap m = { 0 };
+	char k[32];
+	for (intptr_t i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "ns/pod-%d", (int)i);
+		assert_null(strmap_put(&m, k, (void *)(i + 1)));
+	}
+	assert_int_equal(m.len, 1000);
+	assert_true(strmap_get(&m, "ns/pod-500") == (void *)501);
+	assert_null(strmap_get(&m, "ns/pod-1000"));
+	assert_true(strmap_put(&m, "ns/pod-500", (void *)7) == (void *)501);
+	for (int i = 0; i < 1000; i += 2) {
+		snprintf(k, sizeof(k), "ns/pod-%d", i);
+		assert_non_null(strmap_del(&m, k));
+	}
+	assert_null(strmap_del(&m, "ns/pod-0"));
+	assert_int_equal(m.len, 500);
+	/* Churn through deletions does not grow the table without bound. */
+	for (int r = 0; r < 20; r++)
+		for (int i = 0; i < 1000; i += 2) {
+			snprintf(k, sizeof(k), "ns/pod-%d", i);
+			strmap_put(&m, k, (void *)1);
+			strmap_del(&m, k);
+		}
+	assert_true(m.cap <= 4096);
+	size_t it = 0, n = 0;
+	const char *key;
+	void *v;
+	while (strmap_next(&m, &it, &key, &v)) {
+		assert_true(str_has_prefix(key, "ns/pod-"));
+		n++;
+	}
+	assert_int_equal(n, 500);
+	strmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_matches_known_vector),
 		cmocka_unit_test(test_atomic_write_replaces_file_with_mode),
 		cmocka_unit_test(test_error_wrap_keeps_code_and_context),
+		cmocka_unit_test(test_strmap_puts_gets_deletes_and_iterates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
