@@ -36,8 +36,8 @@ static char first_error[300];
 static void note_error(const char *what, int code, const char *msg)
 {
 	if (!errors++)
-		snprintf(first_error, sizeof(first_error), "%s: %s: %s", what, grpc_code_name(code),
-		         msg);
+		snprintf(first_error, sizeof(first_error), "%s: %s: %.200s", what,
+		         grpc_code_name(code), msg);
 }
 
 static int cmp_d(const void *a, const void *b)
