@@ -10,6 +10,7 @@
 #include "core/loop/loop.h"
 #include "core/util/util.h"
 #include "cri/grpc/grpc.h"
+#include "cri/oci/oci.h"
 #include "cri/runtime.pb-c.h"
 
 /* --- client -------------------------------------------------------------------------- */
@@ -143,6 +144,31 @@ unsigned cri_containerd_starts(const struct cri_containerd *cd);
 /* The config file text for o (tests check it; start writes it). Caller frees. */
 char *cri_containerd_config(const struct cri_containerd_opts *o);
 
+/* --- importing image tarballs into containerd ------------------------------------------------ */
+
+/* The containerd namespace the CRI plugin uses. */
+#define CRI_NAMESPACE "k8s.io"
+
+struct cri_import_stats {
+	unsigned images, blobs_written, blobs_present;
+	uint64_t bytes_written;
+};
+
+typedef void (*cri_import_fn)(int code, const char *msg, const struct cri_import_stats *st,
+                              void *arg);
+
+/*
+ * Imports every image of archive a into containerd (namespace ns, "k8s.io" for CRI) over
+ * its own API on channel ch, as k3s does for airgap images: a lease, each blob streamed
+ * into the content store unless already there (manifests labelled so the garbage
+ * collector keeps their children), then one image record per name. The CRI plugin picks
+ * the images up from containerd's events and unpacks them when a container first needs
+ * them. Asynchronous on ch's loop; done runs once (code GRPC_OK or the failure). a must
+ * stay open until then.
+ */
+int cri_import(struct grpc_chan *ch, struct oci_archive *a, const char *ns, cri_import_fn done,
+               void *arg);
+
 /* --- the node's container runtime: what `tug server` and `tug agent` start ------------------ */
 
 struct cri_runtime_opts {
@@ -150,6 +176,8 @@ struct cri_runtime_opts {
 	/* --container-runtime-endpoint: use that runtime; NULL or "": run our own containerd */
 	const char *endpoint;
 	const char *containerd; /* binary, default "containerd" */
+	/* More directories of image tarballs to import, NULL-terminated (tests). */
+	const char *const *images_dirs;
 };
 
 struct cri_runtime;
@@ -158,13 +186,16 @@ struct cri_runtime;
  * Starts the runtime side of a node: with an endpoint, a CRI client to it; without, a
  * CNI bin dir under the data dir (tug-cni, and the loopback plugin when the reference
  * plugins are installed), a supervised containerd, and a client to it. Logs
- * "runtime <name> <version> (CRI <v>) ready" once the runtime answers.
+ * "runtime <name> <version> (CRI <v>) ready" once the runtime answers, then imports the
+ * image tarballs (airgap) found in the installed images dir (TUG_IMAGES_DIR, with tug's
+ * pause image), in images/ beside the binary (a build tree) and in <data_dir>/images/,
+ * and logs "images ready".
  */
 int cri_runtime_start(struct loop *l, const struct cri_runtime_opts *o, struct cri_runtime **out,
                       struct err *e);
 void cri_runtime_stop(struct cri_runtime *rt);
 struct cri *cri_runtime_client(struct cri_runtime *rt);
-/* True once the runtime answered Version. */
+/* True once the runtime answered and the images were imported. */
 bool cri_runtime_ready(const struct cri_runtime *rt);
 
 #endif

@@ -18,12 +18,61 @@ struct cri_runtime {
 	struct loop *loop;
 	struct cri_containerd *cd;
 	struct cri *client;
-	char *endpoint;
-	bool ready;
+	char *endpoint, *data_dir;
+	char **images_dirs; /* NULL-terminated */
+	bool answered, ready;
 	struct loop_timer retry;
+	/* the import at start, one archive at a time */
+	struct oci_store *images;
+	size_t next_archive;
+	struct cri_import_stats total;
 };
 
 static void ask_version(struct cri_runtime *rt);
+static void import_next(struct cri_runtime *rt);
+
+static void on_imported(int code, const char *msg, const struct cri_import_stats *st, void *arg)
+{
+	struct cri_runtime *rt = arg;
+	if (code != GRPC_OK)
+		log_warn("%s", msg);
+	rt->total.images += st->images;
+	rt->total.blobs_written += st->blobs_written;
+	rt->total.blobs_present += st->blobs_present;
+	rt->total.bytes_written += st->bytes_written;
+	rt->next_archive++;
+	import_next(rt);
+}
+
+static void import_next(struct cri_runtime *rt)
+{
+	struct oci_archive *a = oci_store_archive(rt->images, rt->next_archive);
+	if (a && cri_import(cri_chan(rt->client), a, CRI_NAMESPACE, on_imported, rt) == 0)
+		return;
+	log_info("images ready: %u imported from %zu tarballs (%u blobs, %llu KiB written; %u "
+	         "already there)",
+	         rt->total.images, oci_store_narchives(rt->images), rt->total.blobs_written,
+	         (unsigned long long)(rt->total.bytes_written >> 10), rt->total.blobs_present);
+	oci_store_free(rt->images); /* closes the tarballs */
+	rt->images = NULL;
+	rt->ready = true;
+}
+
+/* Airgap images: every tarball of the images dirs goes into containerd at start. */
+static void import_images(struct cri_runtime *rt)
+{
+	rt->images = oci_store_new();
+	for (char **d = rt->images_dirs; *d; d++) {
+		struct err e = { 0 };
+		int n = oci_store_load_dir(rt->images, *d, &e);
+		if (n < 0 || e.msg[0])
+			log_warn("images in %s: %s", *d, e.msg);
+		if (n > 0)
+			log_debug("%d image tarballs in %s", n, *d);
+	}
+	rt->next_archive = 0;
+	import_next(rt);
+}
 
 static void on_version(int code, const char *msg, const Runtime__V1__VersionResponse *resp,
                        void *arg)
@@ -34,9 +83,12 @@ static void on_version(int code, const char *msg, const Runtime__V1__VersionResp
 		loop_timer_arm(rt->loop, &rt->retry, VERSION_RETRY_MS);
 		return;
 	}
-	rt->ready = true;
 	log_info("runtime %s %s (CRI %s) ready at %s", resp->runtime_name, resp->runtime_version,
 	         resp->runtime_api_version, rt->endpoint);
+	if (!rt->answered) {
+		rt->answered = true;
+		import_images(rt);
+	}
 }
 
 static void ask_version(struct cri_runtime *rt)
@@ -93,6 +145,44 @@ static int prepare_cni(const char *data_dir, struct err *e)
 	return 0;
 }
 
+#ifndef TUG_IMAGES_DIR
+#define TUG_IMAGES_DIR "/usr/local/lib/tug/images"
+#endif
+
+static void add_dir(struct cri_runtime *rt, size_t *n, char *dir)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (!strcmp(rt->images_dirs[i], dir)) {
+			free(dir);
+			return;
+		}
+	}
+	rt->images_dirs = xrealloc(rt->images_dirs, (*n + 2) * sizeof(char *));
+	rt->images_dirs[(*n)++] = dir;
+	rt->images_dirs[*n] = NULL;
+}
+
+/* Installed first, then the build tree, then the data dir: a later tarball naming the same
+ * image wins, so an operator's airgap tarball overrides what tug ships. */
+static void images_dirs(struct cri_runtime *rt, const struct cri_runtime_opts *o)
+{
+	size_t n = 0;
+	char self[PATH_MAX];
+	add_dir(rt, &n, xstrdup(TUG_IMAGES_DIR));
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len > 0) {
+		self[len] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			add_dir(rt, &n, xasprintf("%s/images", self));
+		}
+	}
+	for (const char *const *d = o->images_dirs; d && *d; d++)
+		add_dir(rt, &n, xstrdup(*d));
+	add_dir(rt, &n, xasprintf("%s/images", o->data_dir));
+}
+
 int cri_runtime_start(struct loop *l, const struct cri_runtime_opts *o, struct cri_runtime **out,
                       struct err *e)
 {
@@ -100,6 +190,7 @@ int cri_runtime_start(struct loop *l, const struct cri_runtime_opts *o, struct c
 	int r;
 
 	rt->loop = l;
+	images_dirs(rt, o);
 	loop_timer_init(&rt->retry, on_retry);
 	if (o->endpoint && o->endpoint[0]) {
 		rt->endpoint = xstrdup(o->endpoint);
@@ -129,6 +220,10 @@ void cri_runtime_stop(struct cri_runtime *rt)
 	/* the client first: its calls end (CANCELLED) before their runtime goes away */
 	cri_free(rt->client);
 	cri_containerd_stop(rt->cd);
+	oci_store_free(rt->images);
+	for (char **d = rt->images_dirs; d && *d; d++)
+		free(*d);
+	free(rt->images_dirs);
 	free(rt->endpoint);
 	free(rt);
 }

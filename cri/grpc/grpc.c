@@ -53,6 +53,8 @@ struct grpc_call {
 	struct grpc_chan *ch;
 	struct grpc_call *prev, *next;
 	char *path;
+	char **md; /* name, value, ..., NULL */
+	size_t nmd;
 	struct grpc_call_opts o;
 	uint64_t deadline;       /* monotonic ms, 0: none */
 	struct loop_timer timer; /* deadline, or a deferred failure */
@@ -152,6 +154,9 @@ static void set_state(struct grpc_chan *ch, enum grpc_state st)
 
 static void call_free(struct grpc_call *c)
 {
+	for (size_t i = 0; i < c->nmd; i++)
+		free(c->md[i]);
+	free(c->md);
 	buf_free(&c->out);
 	buf_free(&c->in);
 	free(c->path);
@@ -288,8 +293,11 @@ static void call_submit(struct grpc_call *c)
 {
 	struct grpc_chan *ch = c->ch;
 	char tmo[16];
-	nghttp2_nv hdrs[9];
+	nghttp2_nv fixed[8], *hdrs = fixed;
 	size_t n = 0;
+
+	if (c->nmd)
+		hdrs = xcalloc(ARRAY_SIZE(fixed) + c->nmd / 2, sizeof(*hdrs));
 
 	hdrs[n++] = nv(":method", "POST");
 	hdrs[n++] = nv(":scheme", "http");
@@ -303,8 +311,12 @@ static void call_submit(struct grpc_call *c)
 		format_timeout(tmo, c->deadline > now ? c->deadline - now : 1);
 		hdrs[n++] = nv("grpc-timeout", tmo);
 	}
+	for (size_t i = 0; i + 1 < c->nmd; i += 2)
+		hdrs[n++] = nv(c->md[i], c->md[i + 1]);
 	nghttp2_data_provider prd = { .source.ptr = c, .read_callback = read_body };
 	int32_t id = nghttp2_submit_request(ch->h2, NULL, hdrs, n, &prd, c);
+	if (hdrs != fixed)
+		free(hdrs); /* nghttp2 copied them */
 	if (id < 0) {
 		/* Stream ids run out after about a billion calls on one connection. */
 		call_fail_later(c, GRPC_UNAVAILABLE, nghttp2_strerror(id));
@@ -879,6 +891,13 @@ int grpc_call_start(struct grpc_chan *ch, const char *path, const struct grpc_ca
 	c->ch = ch;
 	c->path = xstrdup(path);
 	c->o = *o;
+	c->o.metadata = NULL;
+	for (const char *const *m = o->metadata; m && m[0] && m[1]; m += 2) {
+		c->md = xrealloc(c->md, (c->nmd + 3) * sizeof(*c->md));
+		c->md[c->nmd++] = xstrdup(m[0]);
+		c->md[c->nmd++] = xstrdup(m[1]);
+		c->md[c->nmd] = NULL;
+	}
 	c->grpc_status = -1;
 	loop_timer_init(&c->timer, on_call_timer);
 	if (o->timeout_ms) {
@@ -998,6 +1017,14 @@ int grpc_unary(struct grpc_chan *ch, const char *path, const ProtobufCMessage *r
                const ProtobufCMessageDescriptor *resp_desc, uint64_t timeout_ms, unsigned flags,
                grpc_unary_fn fn, void *arg, struct grpc_call **out)
 {
+	return grpc_unary_md(ch, path, NULL, req, resp_desc, timeout_ms, flags, fn, arg, out);
+}
+
+int grpc_unary_md(struct grpc_chan *ch, const char *path, const char *const *metadata,
+                  const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                  uint64_t timeout_ms, unsigned flags, grpc_unary_fn fn, void *arg,
+                  struct grpc_call **out)
+{
 	struct grpc_call *c;
 	struct unary *u = xcalloc(1, sizeof(*u));
 	u->desc = resp_desc;
@@ -1005,6 +1032,7 @@ int grpc_unary(struct grpc_chan *ch, const char *path, const ProtobufCMessage *r
 	u->arg = arg;
 	struct grpc_call_opts o = { .timeout_ms = timeout_ms,
 		                    .flags = flags,
+		                    .metadata = metadata,
 		                    .on_msg = unary_msg,
 		                    .on_done = unary_done,
 		                    .arg = u };

@@ -101,7 +101,10 @@ enum {
 struct grpc_call_opts {
 	uint64_t timeout_ms; /* 0: no deadline */
 	unsigned flags;      /* GRPC_WAIT_FOR_READY */
-	grpc_msg_fn on_msg;  /* optional */
+	/* Extra request metadata: name, value, name, value, ..., NULL (copied). Names are
+	 * lowercase, as HTTP/2 wants: "containerd-namespace", "k8s.io". */
+	const char *const *metadata;
+	grpc_msg_fn on_msg; /* optional */
 	grpc_done_fn on_done;
 	void *arg;
 };
@@ -132,6 +135,11 @@ typedef void (*grpc_unary_fn)(int code, const char *msg, ProtobufCMessage *resp,
 int grpc_unary(struct grpc_chan *ch, const char *path, const ProtobufCMessage *req,
                const ProtobufCMessageDescriptor *resp_desc, uint64_t timeout_ms, unsigned flags,
                grpc_unary_fn fn, void *arg, struct grpc_call **out);
+/* The same with request metadata (see grpc_call_opts.metadata). */
+int grpc_unary_md(struct grpc_chan *ch, const char *path, const char *const *metadata,
+                  const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                  uint64_t timeout_ms, unsigned flags, grpc_unary_fn fn, void *arg,
+                  struct grpc_call **out);
 
 /*
  * For tools and tests only (it runs the loop until the call ends, so nothing else may

@@ -176,6 +176,9 @@ static int index_tar(struct oci_archive *a, struct err *e)
 			a->entries[a->nentries++] = (struct oci_entry){ .name = name,
 				                                        .off = (off_t)data,
 				                                        .len = (size_t)size };
+			if (str_has_prefix(name, "blobs/sha256/"))
+				a->entries[a->nentries - 1].digest =
+				    xasprintf("sha256:%s", name + strlen("blobs/sha256/"));
 		} else {
 			free(next_name); /* directories, links: not needed */
 			next_name = NULL;
@@ -319,8 +322,10 @@ void oci_archive_close(struct oci_archive *a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
-	for (size_t i = 0; i < a->nentries; i++)
+	for (size_t i = 0; i < a->nentries; i++) {
 		free(a->entries[i].name);
+		free(a->entries[i].digest);
+	}
 	for (size_t i = 0; i < a->nimages; i++) {
 		free(a->images[i].ref);
 		free(a->images[i].digest);
@@ -379,4 +384,106 @@ int oci_archive_verify(struct oci_archive *a, struct err *e)
 	}
 	free(buf);
 	return r;
+}
+
+size_t oci_archive_nblobs(const struct oci_archive *a)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->nentries; i++)
+		n += a->entries[i].digest != NULL;
+	return n;
+}
+
+int oci_archive_blob(const struct oci_archive *a, size_t i, struct oci_blob *out)
+{
+	for (size_t k = 0; k < a->nentries; k++) {
+		const struct oci_entry *en = &a->entries[k];
+		if (!en->digest || i--)
+			continue;
+		*out = (struct oci_blob){
+			.fd = a->fd, .off = en->off, .len = en->len, .digest = en->digest
+		};
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int oci_archive_image_target(const struct oci_archive *a, size_t i, struct oci_blob *out)
+{
+	if (i >= a->nimages)
+		return -ENOENT;
+	const struct oci_entry *en = oci_archive_blob_entry(a, a->images[i].digest);
+	if (!en)
+		return -ENOENT;
+	*out = (struct oci_blob){ .fd = a->fd,
+		                  .off = en->off,
+		                  .len = en->len,
+		                  .digest = a->images[i].digest,
+		                  .media_type = a->images[i].media_type };
+	return 0;
+}
+
+static void add_label(char ***kv, size_t *n, char *key, const char *val)
+{
+	*kv = xrealloc(*kv, (*n + 3) * sizeof(**kv));
+	(*kv)[(*n)++] = key;
+	(*kv)[(*n)++] = xstrdup(val);
+	(*kv)[*n] = NULL;
+}
+
+char **oci_gc_labels(const struct oci_blob *b)
+{
+	char **kv = xcalloc(1, sizeof(*kv));
+	size_t n = 0;
+	char first;
+	/* manifests and indexes are small JSON objects; layers and configs are skipped
+	 * cheaply (a layer is a tar, a config has neither list below) */
+	if (b->len < 2 || b->len > MAX_JSON || pread(b->fd, &first, 1, b->off) != 1 || first != '{')
+		return kv;
+	char *text = xmalloc(b->len + 1);
+	if (pread(b->fd, text, b->len, b->off) != (ssize_t)b->len) {
+		free(text);
+		return kv;
+	}
+	text[b->len] = 0;
+	cJSON *j = cJSON_Parse(text);
+	free(text);
+	cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
+	const char *cd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "digest"));
+	cJSON *layers = cJSON_GetObjectItemCaseSensitive(j, "layers");
+	cJSON *mans = cJSON_GetObjectItemCaseSensitive(j, "manifests");
+	cJSON *it;
+	int i = 0;
+	if (valid_digest(cd))
+		add_label(&kv, &n, xstrdup("containerd.io/gc.ref.content.config"), cd);
+	if (cJSON_IsArray(layers)) {
+		cJSON_ArrayForEach(it, layers)
+		{
+			const char *d =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+			if (valid_digest(d))
+				add_label(&kv, &n,
+				          xasprintf("containerd.io/gc.ref.content.l.%d", i++), d);
+		}
+	}
+	i = 0;
+	if (cJSON_IsArray(mans)) {
+		cJSON_ArrayForEach(it, mans)
+		{
+			const char *d =
+			    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "digest"));
+			if (valid_digest(d))
+				add_label(&kv, &n,
+				          xasprintf("containerd.io/gc.ref.content.m.%d", i++), d);
+		}
+	}
+	cJSON_Delete(j);
+	return kv;
+}
+
+void oci_labels_free(char **kv)
+{
+	for (size_t i = 0; kv && kv[i]; i++)
+		free(kv[i]);
+	free(kv);
 }

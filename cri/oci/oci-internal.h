@@ -5,7 +5,8 @@
 #include "cri/oci/oci.h"
 
 struct oci_entry {
-	char *name; /* "blobs/sha256/<hex>", "index.json", ... */
+	char *name;   /* "blobs/sha256/<hex>", "index.json", ... */
+	char *digest; /* "sha256:<hex>" for blobs, else NULL */
 	off_t off;
 	size_t len;
 };

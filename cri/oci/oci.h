@@ -67,6 +67,22 @@ struct oci_blob {
 	const char *media_type; /* for manifests and indexes, else NULL */
 };
 
+/* The archive's blobs (every blobs/sha256/ entry), by index; out->digest stays valid
+ * while the archive is open. */
+size_t oci_archive_nblobs(const struct oci_archive *a);
+int oci_archive_blob(const struct oci_archive *a, size_t i, struct oci_blob *out);
+/* Image i's target: the manifest (or index) that index.json names for it. */
+int oci_archive_image_target(const struct oci_archive *a, size_t i, struct oci_blob *out);
+/*
+ * containerd's garbage collector keeps a blob's children alive through labels on it:
+ * for a manifest "containerd.io/gc.ref.content.config" and ".l.<n>" for its layers, for an
+ * index ".m.<n>" for its manifests. Returns those labels for blob b as a new
+ * NULL-terminated array key, value, key, value, ... (free with oci_labels_free), or an
+ * empty one when b is not a manifest or an index.
+ */
+char **oci_gc_labels(const struct oci_blob *b);
+void oci_labels_free(char **kv);
+
 /* A set of archives (the images dir) answering registry lookups. */
 struct oci_store;
 
@@ -77,6 +93,8 @@ void oci_store_free(struct oci_store *s);
 int oci_store_load_dir(struct oci_store *s, const char *dir, struct err *e);
 /* Takes ownership of a. */
 void oci_store_add(struct oci_store *s, struct oci_archive *a);
+size_t oci_store_narchives(const struct oci_store *s);
+struct oci_archive *oci_store_archive(const struct oci_store *s, size_t i);
 /* Every image reference in the store (duplicates: the last archive added wins). */
 size_t oci_store_nimages(const struct oci_store *s);
 const char *oci_store_image(const struct oci_store *s, size_t i);

@@ -281,3 +281,13 @@ struct oci_route oci_route_parse(const char *path)
 	r.kind = cut == m ? OCI_ROUTE_MANIFEST : OCI_ROUTE_BLOB;
 	return r;
 }
+
+size_t oci_store_narchives(const struct oci_store *s)
+{
+	return s->n;
+}
+
+struct oci_archive *oci_store_archive(const struct oci_store *s, size_t i)
+{
+	return i < s->n ? s->a[i] : NULL;
+}

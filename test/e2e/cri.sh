@@ -50,7 +50,11 @@ check "the generated config restricts oom_score_adj" grep -q 'restrict_oom_score
 
 # tug server runs its own containerd, restarts it when it dies, and stops it on SIGTERM.
 if grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then
-	"$TUG" server --data-dir "$tmp/s" --https-listen-port 16443 2>"$tmp/server.log" &
+	# an airgap tarball dropped into <data-dir>/images/ is imported at start
+	mkdir -p "$tmp/s/images"
+	cp "$tmp/busybox.tar" "$tmp/s/images/"
+	"$TUG" server --data-dir "$tmp/s" --https-listen-port $((20000 + RANDOM % 20000)) \
+		2>"$tmp/server.log" &
 	srv=$!
 	for _ in $(seq 100); do [ -S "$tmp/s/run/containerd/containerd.sock" ] && break; sleep 0.1; done
 	check "tug server starts containerd on its own socket" test -S "$tmp/s/run/containerd/containerd.sock"
@@ -66,6 +70,10 @@ if grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then
 	check "a killed containerd is restarted" bash -c "[ -n '$pid2' ] && [ '$pid2' != '$pid1' ] && kill -0 $pid2"
 	for _ in $(seq 100); do grep -q 'runtime containerd .* ready' "$tmp/server.log" && break; sleep 0.1; done
 	check "the server reaches containerd over CRI" grep -q 'runtime containerd .* ready' "$tmp/server.log"
+	for _ in $(seq 100); do grep -q 'images ready' "$tmp/server.log" && break; sleep 0.1; done
+	check "the server imports its images at start" grep -q 'images ready: [2-9] imported' "$tmp/server.log"
+	"$B/tools/cri_check" --endpoint "unix://$tmp/s/run/containerd/containerd.sock" \
+		--expect-image docker.io/tug/pause:1 --expect-image docker.io/library/tcri-busybox:1 2>/dev/null
 	kill -TERM "$srv"
 	wait "$srv"
 	rc=$?

@@ -11,12 +11,9 @@ int main(void)
 }
 #else
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/loop/loop.h"
@@ -52,24 +49,37 @@ struct pod {
 
 static int pending;
 
-/* TEMPORARY (as in cri_check): ctr imports images until tug serves them as a mirror. */
-static int ctr_import(const char *sock, const char *tar)
+struct imp {
+	bool done;
+	int code;
+	char msg[600];
+};
+
+static void import_done(int code, const char *msg, const struct cri_import_stats *st, void *arg)
 {
-	pid_t pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-		dup2(nul, 1);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execlp("ctr", "ctr", "--address", sock, "-n", "k8s.io", "images", "import", tar,
-		       (char *)NULL);
-		_exit(127);
+	struct imp *i = arg;
+	i->done = true;
+	i->code = code;
+	snprintf(i->msg, sizeof(i->msg), "%s", msg);
+}
+
+/* Imports a tarball through containerd's own API, waiting on the loop. */
+static int import_tar(const char *tar)
+{
+	struct oci_archive *a;
+	struct imp i = { 0 };
+	struct err e = { 0 };
+	if (oci_archive_open(tar, &a, &e) < 0) {
+		fprintf(stderr, "cri_bench: %s\n", e.msg);
+		return -1;
 	}
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+	if (cri_import(cri_chan(cri), a, CRI_NAMESPACE, import_done, &i) == 0)
+		while (!i.done)
+			loop_run_once(loop, 1000);
+	oci_archive_close(a);
+	if (i.code != GRPC_OK)
+		fprintf(stderr, "cri_bench: %s\n", i.msg);
+	return i.done && i.code == GRPC_OK ? 0 : -1;
 }
 
 static void pod_fail(struct pod *p, const char *what, const char *msg)
@@ -163,7 +173,7 @@ static void pod_start(struct pod *p, int idx)
 	p->sc.namespace_options = &p->ns;
 	p->linux.security_context = &p->sc;
 	p->cfg.metadata = &p->meta;
-	p->cfg.hostname = p->name;
+	p->cfg.hostname = opt.host_network ? "" : p->name;
 	p->cfg.log_directory = (char *)opt.pods_dir;
 	p->cfg.linux = &p->linux;
 	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
@@ -313,11 +323,21 @@ int main(int argc, char **argv)
 		printf("# runtime %s %s\n", resp->runtime_name, resp->runtime_version);
 		cri_free_msg(resp);
 	}
-	for (int i = 0; i < opt.nimport; i++) {
-		if (ctr_import(ep + (str_has_prefix(ep, "unix://") ? 7 : 0), opt.import[i]) < 0) {
-			fprintf(stderr, "cri_bench: import %s failed\n", opt.import[i]);
+	for (int i = 0; i < opt.nimport; i++)
+		if (import_tar(opt.import[i]) < 0)
 			goto out;
-		}
+	/* the CRI plugin learns of imported images from containerd's events */
+	for (uint64_t end = time_mono_ms() + 10000; time_mono_ms() < end;) {
+		Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+		Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+		Runtime__V1__ImageStatusResponse *resp = NULL;
+		spec.image = (char *)opt.image;
+		req.image = &spec;
+		bool have = cri_image_status_wait(cri, &req, 5000, &resp, &e) == 0 && resp->image;
+		cri_free_msg(resp);
+		if (have)
+			break;
+		loop_run_once(loop, 100);
 	}
 
 	/* one pod at a time: the first round warms caches (image unpack, CNI), not counted */

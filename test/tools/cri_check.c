@@ -10,12 +10,10 @@ int main(void)
 }
 #else
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +39,8 @@ static void check(bool ok, const char *what, const struct err *e)
 static struct {
 	const char *data_dir, *image, *import[4], *cni_bin, *cni_conf, *pods_dir;
 	int nimport;
+	const char *endpoint, *expect[8];
+	int nexpect;
 	bool host_network;
 } opt;
 
@@ -55,29 +55,43 @@ static void sleep_ms(unsigned ms)
 		loop_run_once(loop, (int)(end - time_mono_ms()));
 }
 
-/*
- * TEMPORARY, tests only: images go in with `ctr images import` until tug serves airgap
- * tarballs to containerd as a registry mirror (that needs the core/http server).
- */
-static int ctr_import(const char *tar)
+struct imp {
+	bool done;
+	int code;
+	char msg[600];
+	struct cri_import_stats st;
+};
+
+static void import_done(int code, const char *msg, const struct cri_import_stats *st, void *arg)
 {
-	char sock[256];
-	snprintf(sock, sizeof(sock), "%s", cri_containerd_endpoint(cd) + strlen("unix://"));
-	pid_t pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", 1);
-		dup2(nul, 1);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execlp("ctr", "ctr", "--address", sock, "-n", "k8s.io", "images", "import", tar,
-		       (char *)NULL);
-		_exit(127);
+	struct imp *i = arg;
+	i->done = true;
+	i->code = code;
+	snprintf(i->msg, sizeof(i->msg), "%s", msg);
+	i->st = *st;
+}
+
+/* Imports a tarball through containerd's API (cri_import), waiting on the loop. */
+static int import_tar(const char *tar, struct cri_import_stats *st, struct err *e)
+{
+	struct oci_archive *a;
+	struct imp i = { 0 };
+	int r = oci_archive_open(tar, &a, e);
+	if (r < 0)
+		return r;
+	if ((r = cri_import(cri_chan(cri), a, CRI_NAMESPACE, import_done, &i)) == 0) {
+		while (!i.done)
+			loop_run_once(loop, 1000);
+		if (i.code != GRPC_OK)
+			r = err_set(e, grpc_code_errno(i.code), "%s", i.msg);
+		*st = i.st;
+		fprintf(stderr,
+		        "# import %s: %u images, %u blobs written, %u present, %llu bytes\n", tar,
+		        st->images, st->blobs_written, st->blobs_present,
+		        (unsigned long long)st->bytes_written);
 	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+	oci_archive_close(a);
+	return r;
 }
 
 /* --- request builders ----------------------------------------------------------------- */
@@ -106,7 +120,8 @@ static void sandbox_config(void)
 	sb_label.key = "tcri";
 	sb_label.value = "yes";
 	sb_cfg.metadata = &sb_meta;
-	sb_cfg.hostname = "tcri-pod";
+	/* a host-network pod keeps the node's hostname (runc refuses to set one) */
+	sb_cfg.hostname = opt.host_network ? "" : "tcri-pod";
 	sb_cfg.log_directory = (char *)opt.pods_dir;
 	sb_cfg.linux = &sb_linux;
 	sb_cfg.n_labels = 1;
@@ -269,14 +284,32 @@ static void run(void)
 		cri_free_msg(resp);
 	}
 
-	/* images */
+	/* images: imported through containerd's content and images services */
 	for (int i = 0; i < opt.nimport; i++) {
 		char what[300];
-		snprintf(what, sizeof(what), "import %s (temporary: ctr)", opt.import[i]);
-		check(ctr_import(opt.import[i]) == 0, what, NULL);
+		struct cri_import_stats st = { 0 };
+		snprintf(what, sizeof(what), "cri_import %s", opt.import[i]);
+		r = import_tar(opt.import[i], &st, &e);
+		check(r == 0 && st.images == 1 && st.blobs_written == 3, what, &e);
+		if (i == 0) {
+			/* again: every blob is there already, the image record is updated */
+			r = import_tar(opt.import[i], &st, &e);
+			check(r == 0 && st.images == 1 && st.blobs_written == 0 &&
+			          st.blobs_present == 3,
+			      "importing the same tarball again writes no blob", &e);
+		}
 	}
 	{
-		Runtime__V1__ImageStatusResponse *s = image_status(opt.image, &e);
+		/* the CRI plugin learns of new images from containerd's events: poll a moment */
+		Runtime__V1__ImageStatusResponse *s = NULL;
+		uint64_t end = time_mono_ms() + 10000;
+		for (;;) {
+			s = image_status(opt.image, &e);
+			if ((s && s->image) || time_mono_ms() > end)
+				break;
+			cri_free_msg(s);
+			sleep_ms(100);
+		}
 		check(s && s->image && s->image->size > 0 && s->image->n_repo_tags > 0,
 		      "ImageStatus finds the imported test image", &e);
 		cri_free_msg(s);
@@ -615,13 +648,43 @@ static void run(void)
 	free(c2);
 }
 
+/* --endpoint E --expect-image NAME...: the images are known to the runtime at E (the
+ * e2e test asks this of the containerd that `tug server` runs and feeds). */
+static int expect_images(void)
+{
+	struct err e = { 0 };
+	if (loop_new(&loop) < 0 || cri_new(loop, opt.endpoint, &cri, &e) < 0) {
+		fprintf(stderr, "cri_check: %s\n", e.msg);
+		return 1;
+	}
+	for (int i = 0; i < opt.nexpect; i++) {
+		char what[300];
+		Runtime__V1__ImageStatusResponse *s = NULL;
+		uint64_t end = time_mono_ms() + 10000;
+		for (;;) {
+			s = image_status(opt.expect[i], &e);
+			if ((s && s->image) || time_mono_ms() > end)
+				break;
+			cri_free_msg(s);
+			sleep_ms(200);
+		}
+		snprintf(what, sizeof(what), "the runtime has %s", opt.expect[i]);
+		check(s && s->image, what, &e);
+		cri_free_msg(s);
+	}
+	cri_free(cri);
+	loop_free(loop);
+	return nfail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "data-dir", 1, NULL, 'd' },     { "image", 1, NULL, 'i' },
 		{ "import", 1, NULL, 'I' },       { "cni-bin", 1, NULL, 'b' },
 		{ "cni-conf", 1, NULL, 'c' },     { "pods", 1, NULL, 'p' },
-		{ "host-network", 0, NULL, 'H' }, { 0 },
+		{ "host-network", 0, NULL, 'H' }, { "endpoint", 1, NULL, 'E' },
+		{ "expect-image", 1, NULL, 'x' }, { 0 },
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -648,6 +711,13 @@ int main(int argc, char **argv)
 		case 'H':
 			opt.host_network = true;
 			break;
+		case 'E':
+			opt.endpoint = optarg;
+			break;
+		case 'x':
+			if (opt.nexpect < 8)
+				opt.expect[opt.nexpect++] = optarg;
+			break;
 		default:
 			fprintf(stderr,
 			        "usage: cri_check --data-dir D --image NAME --import TAR... "
@@ -655,6 +725,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (opt.endpoint)
+		return expect_images();
 	if (!opt.data_dir || !opt.image || !opt.pods_dir) {
 		fprintf(stderr, "cri_check: --data-dir, --image and --pods are required\n");
 		return 2;

@@ -27,6 +27,7 @@ struct sstream {
 	struct sstream *next; /* in the connection's list, so closing frees them all */
 	int32_t id;
 	char path[128];
+	char meta[64];  /* the x-tug-test header */
 	struct buf in;  /* request bytes */
 	struct buf out; /* response bytes not yet sent */
 	size_t out_off;
@@ -146,6 +147,12 @@ static void handle(struct sconn *sc, struct sstream *st)
 		};
 		nghttp2_submit_response(s, st->id, h, 4, NULL); /* trailers-only */
 		return;
+	} else if (!strcmp(m, "/test.Echo/Meta")) {
+		Tugtest__Echo r = TUGTEST__ECHO__INIT;
+		uint8_t out[128];
+		r.text = st->meta;
+		r.n = 42;
+		frame(&st->out, out, tugtest__echo__pack(&r, out));
 	} else if (!strcmp(m, "/test.Echo/Hang")) {
 		sc->srv->hangs++;
 		return;
@@ -196,6 +203,8 @@ static int s_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *n
 	struct sstream *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
 	if (st && nl == 5 && !memcmp(name, ":path", 5))
 		snprintf(st->path, sizeof(st->path), "%.*s", (int)vl, (const char *)value);
+	if (st && nl == 10 && !memcmp(name, "x-tug-test", 10))
+		snprintf(st->meta, sizeof(st->meta), "%.*s", (int)vl, (const char *)value);
 	return 0;
 }
 
@@ -466,6 +475,38 @@ static void test_server_status_and_decoded_message_reach_the_caller(void **state
 	assert_non_null(strstr(e.msg, "HTTP status 404"));
 }
 
+struct metarec {
+	bool done;
+	int code;
+	char text[64];
+};
+
+static void meta_done(int code, const char *msg, ProtobufCMessage *resp, void *arg)
+{
+	struct metarec *r = arg;
+	r->done = true;
+	r->code = code;
+	if (resp)
+		snprintf(r->text, sizeof(r->text), "%s", ((Tugtest__Echo *)resp)->text);
+}
+
+static void test_call_metadata_reaches_the_server(void **state)
+{
+	struct fx *f = *state;
+	struct metarec r = { 0 };
+	server_start(&f->srv, f->loop, f->sock);
+	chan(f, f->sock);
+	const char *md[] = { "x-tug-test", "k8s.io", NULL };
+	Tugtest__Echo req = TUGTEST__ECHO__INIT;
+	assert_int_equal(grpc_unary_md(f->ch, "/test.Echo/Meta", md, &req.base,
+	                               &tugtest__echo__descriptor, 2000, GRPC_WAIT_FOR_READY,
+	                               meta_done, &r, NULL),
+	                 0);
+	run_until(f, &r.done);
+	assert_int_equal(r.code, GRPC_OK);
+	assert_string_equal(r.text, "k8s.io");
+}
+
 static void test_deadline_ends_a_call_the_server_never_answers(void **state)
 {
 	struct fx *f = *state;
@@ -723,6 +764,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unary_call_works_over_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_server_status_and_decoded_message_reach_the_caller, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_metadata_reaches_the_server, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_ends_a_call_the_server_never_answers,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bidi_stream_answers_each_message_as_it_is_sent,

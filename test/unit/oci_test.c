@@ -65,6 +65,23 @@ static void test_written_image_reads_back_by_name_and_digest(void **state)
 	assert_string_equal(oci_archive_image(a, 0), "docker.io/tug/test:1");
 	assert_int_equal(oci_archive_verify(a, &e), 0);
 
+	/* three blobs: layer, config, manifest; the manifest keeps the other two alive */
+	assert_int_equal(oci_archive_nblobs(a), 3);
+	struct oci_blob t;
+	assert_int_equal(oci_archive_image_target(a, 0, &t), 0);
+	char **labels = oci_gc_labels(&t);
+	assert_string_equal(labels[0], "containerd.io/gc.ref.content.config");
+	assert_string_equal(labels[2], "containerd.io/gc.ref.content.l.0");
+	assert_null(labels[4]);
+	oci_labels_free(labels);
+	for (size_t i = 0; i < 3; i++) {
+		struct oci_blob x;
+		assert_int_equal(oci_archive_blob(a, i, &x), 0);
+		labels = oci_gc_labels(&x);
+		assert_true(!strcmp(x.digest, t.digest) ? labels[0] != NULL : labels[0] == NULL);
+		oci_labels_free(labels);
+	}
+
 	struct oci_store *s = oci_store_new();
 	oci_store_add(s, a);
 	struct oci_blob m, b;
