@@ -12,7 +12,7 @@
 #include "cri/cri.h"
 
 #define VERSION_RETRY_MS 2000
-#define VERSION_TIMEOUT_MS 30000
+#define VERSION_TIMEOUT_MS 10000
 
 struct cri_runtime {
 	struct loop *loop;

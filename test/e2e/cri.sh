@@ -21,8 +21,13 @@ if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
 	exit 0
 fi
 
-# The test image: Debian's static busybox with a few applet links.
+# The test image: Debian's static busybox (busybox-static) with a few applet links.
 BUSYBOX=$(command -v busybox)
+if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+	skip "no static busybox (install busybox-static)"
+	finish
+	exit 0
+fi
 links=()
 for a in sh echo cat sleep ls true false env; do links+=("bin/$a@busybox"); done
 "$B/host/mkoci" -o "$tmp/busybox.tar" -n docker.io/library/tcri-busybox:1 -a amd64 \
@@ -80,5 +85,17 @@ if grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then
 	srv=
 	check "the server stops with status 0" test "$rc" -eq 0
 	check "containerd stopped with the server" bash -c "! kill -0 $pid2 2>/dev/null"
+
+	# --container-runtime-endpoint: no containerd of our own, the given one is used
+	"$TUG" server --data-dir "$tmp/x" --https-listen-port $((20000 + RANDOM % 20000)) \
+		--container-runtime-endpoint "unix://$tmp/none.sock" 2>"$tmp/x.log" &
+	srv=$!
+	for _ in $(seq 150); do grep -q 'not answering yet' "$tmp/x.log" && break; sleep 0.1; done
+	check "with --container-runtime-endpoint the server uses that runtime" \
+		grep -q "runtime at unix://$tmp/none.sock not answering yet" "$tmp/x.log"
+	check "and runs no containerd of its own" bash -c "! grep -q 'started containerd' '$tmp/x.log' && [ ! -e '$tmp/x/containerd' ]"
+	kill -TERM "$srv"
+	wait "$srv"
+	srv=
 fi
 finish
