@@ -214,7 +214,11 @@ static void next_blob(struct job *j)
 		next_image(j);
 		return;
 	}
-	oci_archive_blob(j->a, j->blob, &j->cur);
+	if (oci_archive_blob(j->a, j->blob, &j->cur) < 0) {
+		finish(j, GRPC_INTERNAL, "import %s: blob %zu vanished", oci_archive_path(j->a),
+		       j->blob);
+		return;
+	}
 	Containerd__ContentInfoRequest req = CONTAINERD__CONTENT_INFO_REQUEST__INIT;
 	req.digest = (char *)j->cur.digest;
 	grpc_unary_md(j->ch, "/containerd.services.content.v1.Content/Info", j->md, &req.base,
@@ -246,12 +250,16 @@ static void on_image(int code, const char *msg, ProtobufCMessage *resp, void *ar
 
 static void image_request(struct job *j, bool update)
 {
-	struct oci_blob t;
+	struct oci_blob t = { 0 };
 	Containerd__Descriptor d = CONTAINERD__DESCRIPTOR__INIT;
 	Containerd__Image img = CONTAINERD__IMAGE__INIT;
 	Containerd__Image__LabelsEntry managed = CONTAINERD__IMAGE__LABELS_ENTRY__INIT, *lp[1];
 
-	oci_archive_image_target(j->a, j->image, &t);
+	if (oci_archive_image_target(j->a, j->image, &t) < 0) {
+		finish(j, GRPC_DATA_LOSS, "import %s: image %s has no manifest",
+		       oci_archive_path(j->a), oci_archive_image(j->a, j->image));
+		return;
+	}
 	d.media_type = (char *)t.media_type;
 	d.digest = (char *)t.digest;
 	d.size = (int64_t)t.len;

@@ -65,7 +65,7 @@ int oci_store_load_dir(struct oci_store *s, const char *dir, struct err *e)
 	if (nn)
 		qsort(names, nn, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nn; i++) {
-		struct oci_archive *a;
+		struct oci_archive *a = NULL;
 		struct err ae = { 0 };
 		if (oci_archive_open(names[i], &a, &ae) < 0) {
 			buf_printf(&bad, "%s%s", bad.len ? "; " : "", ae.msg);

@@ -66,7 +66,7 @@ static void import_done(int code, const char *msg, const struct cri_import_stats
 /* Imports a tarball through containerd's own API, waiting on the loop. */
 static int import_tar(const char *tar)
 {
-	struct oci_archive *a;
+	struct oci_archive *a = NULL;
 	struct imp i = { 0 };
 	struct err e = { 0 };
 	if (oci_archive_open(tar, &a, &e) < 0) {

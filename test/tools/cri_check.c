@@ -74,7 +74,7 @@ static void import_done(int code, const char *msg, const struct cri_import_stats
 /* Imports a tarball through containerd's API (cri_import), waiting on the loop. */
 static int import_tar(const char *tar, struct cri_import_stats *st, struct err *e)
 {
-	struct oci_archive *a;
+	struct oci_archive *a = NULL;
 	struct imp i = { 0 };
 	int r = oci_archive_open(tar, &a, e);
 	if (r < 0)
