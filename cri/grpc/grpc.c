@@ -37,6 +37,10 @@ struct grpc_chan {
 	int in_recv;     /* >0 while nghttp2 is parsing input: sending must wait */
 	struct buf wbuf; /* bytes nghttp2 produced that the socket did not take yet */
 	size_t woff;
+	/* A failure found while writing, which may happen inside the owner's own
+	 * grpc_call_send: it is acted on from the loop (timer), never there. */
+	bool broken;
+	char broken_why[160];
 
 	struct loop_timer timer; /* reconnect back-off, or connect timeout */
 	uint64_t backoff_ms, backoff_min, backoff_max, connect_timeout;
@@ -533,6 +537,7 @@ static void close_conn(struct grpc_chan *ch)
 	buf_reset(&ch->wbuf);
 	ch->woff = 0;
 	ch->want_out = false;
+	ch->broken = false;
 }
 
 static uint64_t jitter(struct grpc_chan *ch, uint64_t ms)
@@ -578,10 +583,20 @@ static ssize_t h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t len, i
 	return NGHTTP2_ERR_WOULDBLOCK; /* unused: we drive nghttp2_session_mem_send */
 }
 
-/* Moves bytes from nghttp2 to the socket until either runs dry. */
+static void fail_later(struct grpc_chan *ch, const char *why)
+{
+	if (ch->broken)
+		return;
+	ch->broken = true;
+	snprintf(ch->broken_why, sizeof(ch->broken_why), "%s", why);
+	loop_timer_arm(ch->loop, &ch->timer, 0);
+}
+
+/* Moves bytes from nghttp2 to the socket until either runs dry. Called from the owner's
+ * calls too, so it never ends calls itself: failures go through fail_later. */
 static void flush(struct grpc_chan *ch)
 {
-	if (!ch->h2 || ch->fd < 0 || ch->in_recv)
+	if (!ch->h2 || ch->fd < 0 || ch->in_recv || ch->broken)
 		return;
 	for (;;) {
 		if (ch->woff == ch->wbuf.len) {
@@ -593,7 +608,7 @@ static void flush(struct grpc_chan *ch)
 			       (n = nghttp2_session_mem_send(ch->h2, &p)) > 0)
 				buf_add(&ch->wbuf, p, (size_t)n);
 			if (n < 0) {
-				conn_fail(ch, nghttp2_strerror((int)n));
+				fail_later(ch, nghttp2_strerror((int)n));
 				return;
 			}
 			if (ch->wbuf.len == 0)
@@ -606,7 +621,7 @@ static void flush(struct grpc_chan *ch)
 				break;
 			if (errno == EINTR)
 				continue;
-			conn_fail(ch, strerror(errno));
+			fail_later(ch, strerror(errno));
 			return;
 		}
 		ch->woff += (size_t)w;
@@ -617,7 +632,7 @@ static void flush(struct grpc_chan *ch)
 		loop_mod_fd(ch->loop, ch->fd, EPOLLIN | (want_out ? EPOLLOUT : 0));
 	}
 	if (!nghttp2_session_want_read(ch->h2) && !nghttp2_session_want_write(ch->h2) && !want_out)
-		conn_fail(ch, "the server closed the session (GOAWAY)");
+		fail_later(ch, "the server closed the session (GOAWAY)");
 }
 
 static void on_readable(struct grpc_chan *ch)
@@ -747,6 +762,12 @@ static void try_connect(struct grpc_chan *ch)
 static void on_chan_timer(struct loop *l, struct loop_timer *t)
 {
 	struct grpc_chan *ch = container_of(t, struct grpc_chan, timer);
+	if (ch->broken) {
+		char why[sizeof(ch->broken_why)];
+		snprintf(why, sizeof(why), "%s", ch->broken_why);
+		conn_fail(ch, why);
+		return;
+	}
 	if (ch->state == GRPC_CONNECTING) {
 		conn_fail(ch, "connect timed out");
 		return;

@@ -720,6 +720,32 @@ static void test_server_restart_is_followed_by_reconnect(void **state)
 	assert_int_equal(grpc_chan_connects(f->ch), 2);
 }
 
+static void test_a_call_made_as_the_server_vanishes_fails_later_not_inside_the_call(void **state)
+{
+	struct fx *f = *state;
+	char got[64];
+	struct err e = { 0 };
+	server_start(&f->srv, f->loop, f->sock);
+	chan(f, f->sock);
+	assert_int_equal(echo_call(f, "/test.Echo/Unary", "a", 2000, 0, got, sizeof(got), &e), 0);
+	server_stop(&f->srv); /* the client has not noticed yet: its next write fails */
+	f->srv.lfd = 0;
+	struct many m = { 0 };
+	Tugtest__Echo req = TUGTEST__ECHO__INIT;
+	req.text = "x";
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(grpc_unary(f->ch, "/test.Echo/Unary", &req.base,
+		                            &tugtest__echo__descriptor, 2000, 0, many_done, &m,
+		                            NULL),
+		                 0);
+	assert_int_equal(m.done, 0); /* no callback ran inside grpc_unary */
+	uint64_t end = time_mono_ms() + 5000;
+	while (m.done < 3 && time_mono_ms() < end)
+		loop_run_once(f->loop, 50);
+	assert_int_equal(m.done, 3);
+	assert_int_equal(m.ok, 0);
+}
+
 static void test_cancelled_call_never_calls_back(void **state)
 {
 	struct fx *f = *state;
@@ -780,6 +806,9 @@ int main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_restart_is_followed_by_reconnect, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_call_made_as_the_server_vanishes_fails_later_not_inside_the_call, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_call_never_calls_back, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_bad_targets_are_refused_with_a_reason, setup,
