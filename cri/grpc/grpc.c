@@ -81,6 +81,8 @@ struct grpc_call {
 	int fail_code;       /* a deferred failure armed on timer */
 	char *fail_msg;
 	bool finished;
+	bool doomed; /* to be failed by conn_fail */
+	bool sent;   /* went out on a connection: never sent again */
 };
 
 static const char *const code_names[] = {
@@ -327,6 +329,7 @@ static void call_submit(struct grpc_call *c)
 		return;
 	}
 	c->stream_id = id;
+	c->sent = true;
 	c->deferred = false;
 }
 
@@ -566,14 +569,21 @@ static void conn_fail(struct grpc_chan *ch, const char *why)
 	loop_timer_arm(ch->loop, &ch->timer, jitter(ch, ch->backoff_ms));
 	ch->backoff_ms = MIN(ch->backoff_ms * 2, ch->backoff_max);
 	set_state(ch, GRPC_BACKOFF);
-	/* on_done may start new calls: they are appended behind the ones we visit, and
-	 * fail later from their timers, so walking a snapshot is safe. */
-	struct grpc_call *c = ch->calls;
-	while (c) {
-		struct grpc_call *next = c->next;
-		if (!(c->o.flags & GRPC_WAIT_FOR_READY) && !c->fail_msg)
-			call_finishf(c, GRPC_UNAVAILABLE, "%s: %s: %s", c->path, ch->target, why);
-		c = next;
+	/* Mark first, then finish marked calls one at a time from the head: an on_done may
+	 * start calls (unmarked, they fail from their timers) or cancel marked ones, so no
+	 * pointer into the list is held across a callback. */
+	for (struct grpc_call *c = ch->calls; c; c = c->next)
+		/* wait-for-ready covers waiting for a connection, not a request already
+		 * sent on one: the server may have acted on it */
+		c->doomed = !c->fail_msg && (c->sent || !(c->o.flags & GRPC_WAIT_FOR_READY));
+	for (;;) {
+		struct grpc_call *c = ch->calls;
+		while (c && !c->doomed)
+			c = c->next;
+		if (!c)
+			break;
+		c->doomed = false;
+		call_finishf(c, GRPC_UNAVAILABLE, "%s: %s: %s", c->path, ch->target, why);
 	}
 }
 

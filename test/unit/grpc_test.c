@@ -681,9 +681,13 @@ static void test_no_server_fails_fast_unless_waiting_for_ready(void **state)
 	while (!m.done && time_mono_ms() < end)
 		loop_run_once(f->loop, 50);
 	assert_int_equal(m.ok, 1);
-	/* a waiting call still honours its deadline */
+	/* a waiting call still honours its deadline (made once the client saw the server go:
+	 * a request already sent on a connection that then fails is not sent again) */
 	server_stop(&f->srv);
 	f->srv.lfd = 0;
+	end = time_mono_ms() + 5000;
+	while (grpc_chan_state(f->ch) == GRPC_READY && time_mono_ms() < end)
+		loop_run_once(f->loop, 50);
 	assert_int_equal(
 	    echo_call(f, "/test.Echo/Unary", "x", 150, GRPC_WAIT_FOR_READY, got, sizeof(got), &e),
 	    -ETIMEDOUT);
@@ -697,12 +701,13 @@ static void test_server_restart_is_followed_by_reconnect(void **state)
 	server_start(&f->srv, f->loop, f->sock);
 	chan(f, f->sock);
 	assert_int_equal(echo_call(f, "/test.Echo/Unary", "a", 2000, 0, got, sizeof(got), &e), 0);
-	/* a call in flight when the server goes away fails with UNAVAILABLE */
+	/* a call in flight when the server goes away fails with UNAVAILABLE, even one that
+	 * waits for ready: it was sent, and is not sent twice */
 	struct many m = { 0 };
 	Tugtest__Echo req = TUGTEST__ECHO__INIT;
 	req.text = "x";
 	assert_int_equal(grpc_unary(f->ch, "/test.Echo/Hang", &req.base, &tugtest__echo__descriptor,
-	                            5000, 0, many_done, &m, NULL),
+	                            5000, GRPC_WAIT_FOR_READY, many_done, &m, NULL),
 	                 0);
 	while (f->srv.hangs == 0)
 		loop_run_once(f->loop, 50);
