@@ -248,54 +248,6 @@ static int admit_service(struct api *a, cJSON *obj, const cJSON *old, struct ext
 	return 0;
 }
 
-/* --- pods --------------------------------------------------------------------------- */
-
-static bool has_toleration(const cJSON *tols, const char *key)
-{
-	const cJSON *t;
-	cJSON_ArrayForEach(t, tols)
-	{
-		const char *k = api_str(t, "key"), *op = api_str(t, "operator"),
-		           *eff = api_str(t, "effect");
-		if (op && !strcmp(op, "Exists") && (!k || !*k) &&
-		    (!eff || !*eff || !strcmp(eff, "NoExecute")))
-			return true;
-		if (k && !strcmp(k, key) && (!eff || !*eff || !strcmp(eff, "NoExecute")))
-			return true;
-	}
-	return false;
-}
-
-/* Upstream's DefaultTolerationSeconds: tolerate a not-ready or unreachable node for 300 s. */
-static void admit_pod(cJSON *obj)
-{
-	cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
-	if (!cJSON_IsObject(spec))
-		return;
-	cJSON *tols = cJSON_GetObjectItemCaseSensitive(spec, "tolerations");
-	if (!cJSON_IsArray(tols)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(spec, "tolerations");
-		tols = cJSON_AddArrayToObject(spec, "tolerations");
-	}
-	static const char *const keys[] = { "node.kubernetes.io/not-ready",
-		                            "node.kubernetes.io/unreachable" };
-	for (int i = 0; i < 2; i++) {
-		if (has_toleration(tols, keys[i]))
-			continue;
-		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "key", keys[i]);
-		cJSON_AddStringToObject(t, "operator", "Exists");
-		cJSON_AddStringToObject(t, "effect", "NoExecute");
-		cJSON_AddNumberToObject(t, "tolerationSeconds", 300);
-		cJSON_AddItemToArray(tols, t);
-	}
-	if (!api_str(spec, "serviceAccountName")) {
-		cJSON_AddStringToObject(spec, "serviceAccountName", "default");
-		cJSON_DeleteItemFromObjectCaseSensitive(spec, "serviceAccount");
-		cJSON_AddStringToObject(spec, "serviceAccount", "default");
-	}
-}
-
 int api_admit(struct api *a, const struct reg_kind *k, cJSON *obj, const cJSON *old,
               struct store_op *extra, size_t *nextra, char **owned, struct api_status *st)
 {
@@ -326,22 +278,8 @@ int api_admit(struct api *a, const struct reg_kind *k, cJSON *obj, const cJSON *
 			    "being terminated",
 			    ns);
 	}
-	if (core && !strcmp(k->resource, "namespaces")) {
-		/* Every namespace carries its own name as a label, for namespaceSelectors. */
-		cJSON *m = api_meta(obj);
-		cJSON *labels = cJSON_GetObjectItemCaseSensitive(m, "labels");
-		if (!cJSON_IsObject(labels)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(m, "labels");
-			labels = cJSON_AddObjectToObject(m, "labels");
-		}
-		const char *name = api_str(m, "name");
-		cJSON_DeleteItemFromObjectCaseSensitive(labels, "kubernetes.io/metadata.name");
-		cJSON_AddStringToObject(labels, "kubernetes.io/metadata.name", name ? name : "");
-	}
 	if (core && !strcmp(k->resource, "services"))
 		return admit_service(a, obj, old, &x, st);
-	if (core && !strcmp(k->resource, "pods") && !old)
-		admit_pod(obj);
 	return 0;
 }
 

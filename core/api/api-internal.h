@@ -18,6 +18,8 @@ struct api {
 char *api_to_storage(cJSON *obj, size_t *len);
 /* Parses a stored value and sets metadata.resourceVersion. NULL if it is not JSON. */
 cJSON *api_from_storage(const char *val, size_t len, uint64_t rev);
+/* The same, converted to k's served form (events.k8s.io Events are stored as core Events). */
+cJSON *api_from_storage_kind(const struct reg_kind *k, const char *val, size_t len, uint64_t rev);
 /* Appends the stored value with its resourceVersion to out. */
 void api_splice_rv(struct buf *out, const char *val, size_t len, uint64_t rev);
 

@@ -8,6 +8,7 @@
 #define LOG_TAG "api"
 #include "core/api/api-internal.h"
 #include "core/log/log.h"
+#include "core/obj/obj.h"
 
 /* --- status ------------------------------------------------------------------- */
 
@@ -195,7 +196,7 @@ int api_get(struct api *a, const struct api_target *t, cJSON **out, struct api_s
 		return fail_store(st, t->k, t->name, rc, &e);
 	rc = store_snap_get(sn, key, &kv);
 	if (rc == 0) {
-		*out = api_from_storage(kv.val, kv.val_len, kv.mod_rev);
+		*out = api_from_storage_kind(t->k, kv.val, kv.val_len, kv.mod_rev);
 		if (!*out)
 			rc = STORE_E_CORRUPT;
 	}
@@ -363,9 +364,9 @@ static int list_item(void *arg, const struct store_kv *kv)
 {
 	struct list_walk *w = arg;
 	cJSON *obj = NULL;
-	bool need_parse = w->fn || w->o->filter.match;
+	bool need_parse = w->fn || w->o->filter.match || w->t->k->from_storage;
 	if (need_parse) {
-		obj = api_from_storage(kv->val, kv->val_len, kv->mod_rev);
+		obj = api_from_storage_kind(w->t->k, kv->val, kv->val_len, kv->mod_rev);
 		if (!obj)
 			return 0; /* a damaged value is skipped, never served */
 		if (w->o->filter.match && !w->o->filter.match(w->o->filter.arg, w->t->k, obj)) {
@@ -384,7 +385,10 @@ static int list_item(void *arg, const struct store_kv *kv)
 	if (w->out) {
 		if (w->got > 1)
 			buf_addc(w->out, ',');
-		api_splice_rv(w->out, kv->val, kv->val_len, kv->mod_rev);
+		if (w->t->k->from_storage)
+			obj_print_buf(w->out, obj, 0);
+		else
+			api_splice_rv(w->out, kv->val, kv->val_len, kv->mod_rev);
 	}
 	if (w->fn)
 		w->rc = w->fn(w->arg, obj);

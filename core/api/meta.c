@@ -37,6 +37,14 @@ char *api_to_storage(cJSON *obj, size_t *len)
 	return s;
 }
 
+cJSON *api_from_storage_kind(const struct reg_kind *k, const char *val, size_t len, uint64_t rev)
+{
+	cJSON *obj = api_from_storage(val, len, rev);
+	if (obj && k && k->from_storage)
+		k->from_storage(obj);
+	return obj;
+}
+
 cJSON *api_from_storage(const char *val, size_t len, uint64_t rev)
 {
 	cJSON *obj = cJSON_ParseWithLength(val, len);

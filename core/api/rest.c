@@ -162,7 +162,7 @@ static cJSON *decode_body(struct rq *q, bool patch_types)
 		fail(q, 400, "BadRequest", "the body of the request is empty");
 		return NULL;
 	}
-	int rc = yaml ? obj_from_yaml(body, len, &obj, &e) : obj_parse(body, len, &obj, &e);
+	int rc = yaml ? obj_yaml_parse(body, len, &obj, &e) : obj_parse(body, len, &obj, &e);
 	if (rc < 0) {
 		fail(q, 400, "BadRequest", "the body of the request could not be decoded: %s",
 		     e.msg);
@@ -572,6 +572,24 @@ static void do_update(struct rq *q)
 	api_update(q->a, &t, obj, &o, on_write_done, q);
 }
 
+/* Server-side apply by core/obj's field ownership rules; the main resource of a kind with a
+ * status neither merges nor owns status. */
+static int rest_apply(struct rq *q, cJSON *cur, const cJSON *applied, cJSON **out, struct err *e)
+{
+	static const char *const ignore_status[] = { "status", NULL };
+	struct apply_opts o = { .manager = q->manager,
+		                .subresource = q->sub,
+		                .force = q->force,
+		                .ignore = !q->sub && (q->k->subresources & REG_SUB_STATUS)
+		                              ? ignore_status
+		                              : NULL };
+	struct apply_conflicts c = { 0 };
+	int rc =
+	    apply_server_side(cur, applied, schema_for_object(cur ? cur : applied), &o, out, &c, e);
+	apply_conflicts_free(&c);
+	return rc;
+}
+
 /* Applies q->patch to the current object (or creates with apply). */
 static cJSON *apply_patch(void *arg, cJSON *cur, struct api_status *st)
 {
@@ -581,9 +599,10 @@ static cJSON *apply_patch(void *arg, cJSON *cur, struct api_status *st)
 	int rc;
 	const char *pt = q->patch_type;
 	if (!strcmp(pt, "application/apply-patch+yaml")) {
-		rc = apply_object(cur, q->patch, q->manager, q->force, &out, &e);
-		if (rc == -EBUSY) {
+		rc = rest_apply(q, cur, q->patch, &out, &e);
+		if (rc == APPLY_E_CONFLICT) {
 			api_fail(st, 409, "Conflict", "Apply failed with %s", e.msg);
+			cJSON_Delete(cur);
 			return NULL;
 		}
 	} else if (!cur) {
@@ -596,7 +615,7 @@ static cJSON *apply_patch(void *arg, cJSON *cur, struct api_status *st)
 	} else {
 		char av[64];
 		reg_api_version(q->k, av, sizeof(av));
-		rc = patch_strategic(cur, q->patch, av, q->k->kind, &out, &e);
+		rc = patch_strategic(cur, q->patch, schema_for_object(cur), &out, &e);
 	}
 	cJSON_Delete(cur);
 	if (rc < 0) {
@@ -1207,7 +1226,15 @@ void api_http(struct http_req *r, void *arg)
 		}
 		if (n == 2 && !strcmp(seg[1], "v2")) {
 			size_t len;
+			/* kubectl 1.20 reads only the protobuf form of v2. */
+			if (accept && strstr(accept, SCHEMA_OPENAPI_V2_PB_ACCEPT)) {
+				const char *pb = schema_openapi_v2_pb(&len);
+				http_resp_header(q->r, "ETag", schema_openapi_etag(pb));
+				send_text(q, 200, SCHEMA_OPENAPI_V2_PB_TYPE, pb, len);
+				return;
+			}
 			const char *doc = schema_openapi_v2(&len);
+			http_resp_header(q->r, "ETag", schema_openapi_etag(doc));
 			send_text(q, 200, "application/json", doc, len);
 			return;
 		}

@@ -52,7 +52,7 @@ static int emit(struct api_watch *w, const char *type, cJSON *obj)
 static int on_event(void *arg, const struct store_event *ev)
 {
 	struct api_watch *w = arg;
-	cJSON *obj = api_from_storage(ev->val ? ev->val : "", ev->val_len, ev->rev);
+	cJSON *obj = api_from_storage_kind(w->k, ev->val ? ev->val : "", ev->val_len, ev->rev);
 	int r = 0;
 	if (!obj)
 		return 0; /* a damaged value is skipped */
@@ -71,7 +71,8 @@ static int on_event(void *arg, const struct store_event *ev)
 	}
 	bool before = true;
 	if (w->filter.match) {
-		cJSON *prev = api_from_storage(ev->prev_val, ev->prev_val_len, ev->prev_mod_rev);
+		cJSON *prev =
+		    api_from_storage_kind(w->k, ev->prev_val, ev->prev_val_len, ev->prev_mod_rev);
 		before = prev && matches(w, prev);
 		cJSON_Delete(prev);
 	}
@@ -159,7 +160,7 @@ struct initial {
 static int initial_item(void *arg, const struct store_kv *kv)
 {
 	struct api_watch *w = arg;
-	cJSON *obj = api_from_storage(kv->val, kv->val_len, kv->mod_rev);
+	cJSON *obj = api_from_storage_kind(w->k, kv->val, kv->val_len, kv->mod_rev);
 	if (obj && matches(w, obj) && !w->stopped)
 		w->fn(w->arg, "ADDED", obj);
 	cJSON_Delete(obj);

@@ -218,7 +218,16 @@ static void stage_put(struct wreq *w, int64_t expect)
 	char key[STORE_MAX_KEY + 64];
 	size_t len = 0;
 	api_key(w->k, w->ns, w->name, key, sizeof(key));
-	char *val = api_to_storage(w->obj, &len);
+	char *val;
+	if (w->k->to_storage) {
+		/* Stored in another kind's form (events.k8s.io as core Events). */
+		cJSON *copy = cJSON_Duplicate(w->obj, true);
+		w->k->to_storage(copy);
+		val = api_to_storage(copy, &len);
+		cJSON_Delete(copy);
+	} else {
+		val = api_to_storage(w->obj, &len);
+	}
 	char *k = xstrdup(key);
 	own(w, k);
 	own(w, val);
@@ -495,6 +504,11 @@ void api_create(struct api *a, const struct api_target *t, cJSON *obj,
 		cJSON_AddNumberToObject(meta, "generation", 1);
 	if (w->k->defaults)
 		w->k->defaults(obj);
+	if (w->k->set_requestor && w->o.user) {
+		struct reg_user u = { w->o.user->name, NULL, w->o.user->groups,
+			              w->o.user->ngroups };
+		w->k->set_requestor(obj, &u);
+	}
 	if (w->k->prepare_create)
 		w->k->prepare_create(obj);
 	run_create(w);
@@ -616,6 +630,8 @@ static int stage_update(struct wreq *w)
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
 	if (k->defaults)
 		k->defaults(w->obj);
+	if (k->prepare_update)
+		k->prepare_update(w->obj, w->cur);
 	if (tracks_generation(k) && spec_changed(w->obj, w->cur)) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(cmeta, "generation");
 		double gen = cJSON_IsNumber(g) ? g->valuedouble : 1;

@@ -1,4 +1,4 @@
-/* fieldsel: field selectors (f=v, f!=v, AND by comma) parsed and matched as upstream's fields package. */
+/* fieldsel: field selectors (f=v, f!=v, comma for AND), parsed and matched as upstream does. */
 #include <stdio.h>
 #include <string.h>
 

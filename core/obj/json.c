@@ -1,4 +1,4 @@
-/* json: dotted-path access, deep equality and copy, Go-compatible printing and parsing over cJSON. */
+/* json: dotted-path access, deep equality and copy, Go-compatible printing and parsing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

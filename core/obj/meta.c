@@ -1,4 +1,4 @@
-/* meta: name and label validation as upstream words it, generated names, UIDs, times, resource versions. */
+/* meta: name and label validation in upstream's terms, generated names, UIDs, times, versions. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>

@@ -87,6 +87,32 @@ char *obj_print(const cJSON *v, unsigned flags);
 int obj_parse(const char *text, size_t len, cJSON **out, struct err *e);
 
 /* ------------------------------------------------------------------------ */
+/* YAML                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * YAML to JSON as Kubernetes' decoder (sigs.k8s.io/yaml over go-yaml v2)
+ * does it: YAML 1.1 plain scalars resolve to null (~, null, empty), booleans
+ * (true/false, yes/no, on/off, y/n in their three spellings), integers
+ * (decimal, 0x hex, 0o and leading-0 octal, 0b binary, '_' separators) and
+ * floats; quoted and block scalars are strings; explicit tags (!!str, !!int,
+ * ...) are honoured; anchors, aliases and merge keys (<<) work; non-string
+ * keys become their text ("true", "1"). .inf and .nan have no JSON form and
+ * are errors. Errors carry line and column: "yaml: line 3, column 5: mapping
+ * values are not allowed in this context". Integers beyond 2^53 lose
+ * precision (cJSON numbers are doubles).
+ */
+
+/* Exactly one document (a YAML request body). An empty input gives a JSON
+ * null; more than one non-empty document is an error. -EINVAL. */
+int obj_yaml_parse(const char *text, size_t len, cJSON **out, struct err *e);
+/* Every non-empty document of a multi-document stream, as a JSON array. */
+int obj_yaml_parse_all(const char *text, size_t len, cJSON **out, struct err *e);
+/* v as a YAML document (block style; strings that would read back as
+ * something else are quoted). Appends to out. */
+int obj_yaml_print(struct buf *out, const cJSON *v, struct err *e);
+
+/* ------------------------------------------------------------------------ */
 /* Metadata: names, labels, annotations, UIDs, times, resourceVersion        */
 /* ------------------------------------------------------------------------ */
 
@@ -198,7 +224,9 @@ int sel_parse(const char *s, struct sel **out, struct err *e);
  */
 int sel_from_label_selector(const cJSON *ls, struct sel **out, struct err *e);
 /* A plain map selector (Service spec.selector, pod nodeSelector, RC
- * selector): key=value for each member; empty or NULL selects everything. */
+ * selector): key=value for each member; empty or NULL selects everything, as
+ * upstream's SelectorFromSet (the endpoints controller itself skips Services
+ * without a selector). */
 int sel_from_map(const cJSON *map, struct sel **out, struct err *e);
 /* Whether labels (a JSON object of strings, or NULL for none) match. */
 bool sel_matches(const struct sel *s, const cJSON *labels);
@@ -310,6 +338,135 @@ int qty_value(const struct qty *q, int64_t *out);
 int qty_milli(const struct qty *q, int64_t *out);
 void qty_from_int(struct qty *q, int64_t v, enum qty_format f);
 void qty_from_milli(struct qty *q, int64_t milli, enum qty_format f);
+
+/* ------------------------------------------------------------------------ */
+/* Schema of the built-in kinds                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * What upstream's Go struct tags say about the fields of a kind: which lists
+ * merge by which key under strategic merge patch (patchStrategy,
+ * patchMergeKey), which lists are associative or sets and which structs are
+ * atomic under server-side apply (listType, listMapKey, structType). Covers
+ * Pod, PodTemplate, Service, Node, Namespace, PersistentVolumeClaim,
+ * ConfigMap, Secret, ServiceAccount, Event, ResourceQuota, Deployment,
+ * ReplicaSet, StatefulSet, DaemonSet, ReplicationController, Job, CronJob,
+ * (Cluster)RoleBinding and CertificateSigningRequest; any other kind gets
+ * the ObjectMeta rules only (finalizers, ownerReferences) and generic
+ * behaviour elsewhere (objects merge key by key, lists are replaced whole).
+ * Never NULL.
+ */
+struct schema_type;
+const struct schema_type *schema_for_kind(const char *kind);
+/* By the object's "kind". */
+const struct schema_type *schema_for_object(const cJSON *obj);
+
+/* ------------------------------------------------------------------------ */
+/* Patches                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The API server's limit on operations in one JSON patch. */
+#define PATCH_MAX_OPS 10000
+
+/*
+ * RFC 6902 JSON Patch (application/json-patch+json): add, remove, replace,
+ * move, copy, test, with RFC 6901 pointers (~0 is '~', ~1 is '/', "-" is the
+ * end of an array). Operations apply in order to a copy of doc; any failure
+ * leaves nothing applied. -EINVAL ("add operation does not apply: doc is
+ * missing path: \"/spec/x\"", "testing value /a failed"), -E2BIG past
+ * PATCH_MAX_OPS. *out is a new tree.
+ */
+int patch_json(const cJSON *doc, const cJSON *ops, cJSON **out, struct err *e);
+
+/*
+ * RFC 7386 JSON Merge Patch (application/merge-patch+json): objects merge
+ * recursively, null deletes, anything else (arrays included) replaces.
+ */
+int patch_merge(const cJSON *doc, const cJSON *patch, cJSON **out, struct err *e);
+
+/*
+ * Strategic merge patch (application/strategic-merge-patch+json) as the API
+ * server applies it, with the merge keys of type (schema_for_object(doc)):
+ * lists marked merge are merged by key (containers by name, ports by
+ * containerPort, env by name, ...) or as sets of scalars (finalizers), other
+ * lists are replaced, null deletes a field. Directives:
+ *   {"$patch": "replace"} / {"$patch": "delete"} in a map, and as list items
+ *   ({"$patch": "delete", "name": "x"} removes the item named x;
+ *   {"$patch": "replace"} makes the list the patch's items);
+ *   "$deleteFromPrimitiveList/<field>": [values] removes scalars;
+ *   "$setElementOrder/<field>": [items or {key: v}] orders the merged list;
+ *   "$retainKeys": [fields] clears live fields not listed.
+ * These are the patches kubectl apply computes from its last-applied
+ * annotation. Items the patch adds to a merging list without an order come
+ * first, as upstream. -EINVAL for malformed patches or directives ("map:
+ * {...} does not contain declared merge key: name").
+ */
+int patch_strategic(const cJSON *doc, const cJSON *patch, const struct schema_type *type,
+                    cJSON **out, struct err *e);
+
+/* ------------------------------------------------------------------------ */
+/* Server-side apply and managedFields                                       */
+/* ------------------------------------------------------------------------ */
+
+/* A 409 Conflict: other managers own fields the apply would change. */
+#define APPLY_E_CONFLICT (-EBUSY)
+
+struct apply_opts {
+	const char *manager;     /* ?fieldManager= (kubectl sends "kubectl"); required */
+	const char *subresource; /* "" / NULL for the object itself, or "status", "scale" */
+	bool force;              /* ?force=true: take conflicting fields over */
+	const char *time;        /* RFC 3339 time for the entry; NULL: now */
+	/* Top-level fields this endpoint neither merges nor owns, NULL-terminated:
+	 * {"status", NULL} for the main resource of a kind with a status. */
+	const char *const *ignore;
+};
+
+struct apply_conflict {
+	char *manager, *operation, *api_version, *subresource;
+	char *path; /* as upstream prints it: .spec.template.spec.containers[name="web"].image */
+};
+
+struct apply_conflicts {
+	struct apply_conflict *v;
+	size_t n;
+};
+
+/*
+ * Server-side apply (PATCH with application/apply-patch+yaml, as kubectl apply
+ * --server-side sends): merges config into live (NULL when creating) by the
+ * schema's rules (associative lists by their keys, sets, atomic structs and
+ * lists replaced whole, null clears a field), then removes what this
+ * manager applied last time but no longer applies and no other manager owns,
+ * and rewrites metadata.managedFields (fieldsV1: f:<field>, k:{keys},
+ * v:<value>, "." entries) so the manager's Apply entry owns exactly what it
+ * applied. Fields owned by other managers that the apply would change are
+ * conflicts: APPLY_E_CONFLICT with *conflicts filled and e holding upstream's
+ * message ("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\"
+ * using apps/v1: .spec.replicas"), unless o->force, which takes them over.
+ * As upstream, manager "kubectl" may take over fields that its client-side
+ * last-applied annotation still describes, and keeps that annotation current.
+ * *out is the new object (caller frees); conflicts (may be NULL) are freed
+ * with apply_conflicts_free. -EINVAL for malformed configs (duplicate list
+ * keys, missing list keys, managedFields set, no apiVersion/kind).
+ */
+int apply_server_side(const cJSON *live, const cJSON *config, const struct schema_type *type,
+                      const struct apply_opts *o, cJSON **out, struct apply_conflicts *conflicts,
+                      struct err *e);
+
+/*
+ * Ownership for every other write (create, update, JSON/merge/strategic
+ * patch) by o->manager: the fields the write added or changed between old
+ * (NULL on create) and obj move to the manager's Update entry, fields it
+ * removed leave every entry, and obj's metadata.managedFields is rewritten.
+ * managedFields sent in obj are used when present, otherwise old's are kept;
+ * a list of one empty entry ([{}]) resets them, as upstream documents.
+ */
+int apply_track_update(const cJSON *old, cJSON *obj, const struct schema_type *type,
+                       const struct apply_opts *o, struct err *e);
+
+/* The conflict message as upstream words it; caller frees. */
+char *apply_conflicts_message(const struct apply_conflicts *c);
+void apply_conflicts_free(struct apply_conflicts *c);
 
 /* ------------------------------------------------------------------------ */
 /* Pods: resource defaulting and QoS                                         */

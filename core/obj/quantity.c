@@ -1,4 +1,4 @@
-/* quantity: resource.Quantity parsing, exact fixed-point arithmetic and upstream's canonical printing. */
+/* quantity: resource.Quantity parsing, exact fixed-point arithmetic, canonical printing. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* selector: label selectors (string grammar and LabelSelector), matching, and node affinity terms. */
+/* selector: label selectors (string grammar and LabelSelector), matching, node affinity. */
 #include <stdio.h>
 #include <string.h>
 

@@ -50,6 +50,14 @@ struct reg_column {
 	int priority;            /* 0: always shown; 1: only with -o wide */
 };
 
+/* Who sent a create, for set_requestor. */
+struct reg_user {
+	const char *name;
+	const char *uid;
+	const char *const *groups;
+	size_t ngroups;
+};
+
 struct reg_kind {
 	const char *group;       /* "" for the core group */
 	const char *version;     /* "v1" */
@@ -74,9 +82,21 @@ struct reg_kind {
 
 	/* --- strategy: all optional --------------------------------------------- */
 
+	/*
+	 * The engine calls the hooks in upstream's order:
+	 *   create: defaults, [set_requestor], prepare_create, validate
+	 *   update: defaults, prepare_update, validate(obj, old)
+	 *   status: defaults, validate_status(obj, old)
+	 * defaults and prepare_create see metadata already filled by the engine (name, also a
+	 * generated one, namespace, uid, creationTimestamp): jobs derive their selector from the
+	 * uid, namespaces their name label from the name.
+	 */
+
 	/* Fills upstream defaults, on create and on update (idempotent). */
 	void (*defaults)(cJSON *obj);
-	/* Create-only preparation after defaults: e.g. a pod's status.phase Pending and qosClass. */
+	/* Create-only preparation after defaults: e.g. a pod's status.phase Pending and qosClass,
+	 * and what upstream's default admission plugins add (service account, priority,
+	 * not-ready/unreachable tolerations). Replaces any status the client sent. */
 	void (*prepare_create)(cJSON *obj);
 	/* Checks obj (old is NULL on create, else the stored object, for immutable fields).
 	 * Metadata (name, labels, annotations, generateName) is checked by the engine. */
@@ -97,6 +117,28 @@ struct reg_kind {
 	 * answers 400 "field label not supported").
 	 */
 	bool (*field)(const cJSON *obj, const char *field, char *out, size_t outlen);
+
+	/* --- added with the registry: optional too ------------------------------------------ */
+
+	/* Update-only preparation after defaults, with the stored object: keeps what a client
+	 * may omit but may not change (a service's allocated clusterIP and nodePorts, a
+	 * namespace's finalizers, which only /finalize changes). */
+	void (*prepare_update)(cJSON *obj, const cJSON *old);
+	/* Replaces the engine's name rule (name_is_label) for kinds with their own: services
+	 * (DNS-1035 label), RBAC (path segments, "system:..." is valid), cronjobs (at most 52
+	 * characters). Adds causes at "metadata.name". */
+	void (*validate_name)(const char *name, struct reg_errors *errs);
+	/* On create, with the authenticated user: kinds that record their requester (a CSR's
+	 * spec.username, uid, groups) fill it here. */
+	void (*set_requestor)(cJSON *obj, const struct reg_user *user);
+	/*
+	 * Served form <-> stored form, for rows whose storage holds another kind's form
+	 * (events.k8s.io Events are stored as core v1 Events). to_storage runs after validate on
+	 * create and update; from_storage on every object read from the store before it is
+	 * served, watched or printed. In place; NULL when the forms are the same.
+	 */
+	void (*to_storage)(cJSON *obj);
+	void (*from_storage)(cJSON *obj);
 };
 
 /* Every served kind, in discovery order. */
@@ -115,5 +157,21 @@ void reg_api_version(const struct reg_kind *k, char *out, size_t outlen);
 /* Human age as kubectl prints it: "5s", "3m20s", "4h", "2d3h", "90d" (upstream's
  * duration.HumanDuration rules). created is an RFC 3339 timestamp. */
 void reg_age(const char *created, int64_t now, char *out, size_t outlen);
+
+/* A metav1.LabelSelector as its string form, "app=web,tier in (a,b)" (requirements sorted by key),
+ * "" when it selects everything: a Scale's status.selector. -EINVAL (and "") when the selector
+ * has an unknown operator or an In/NotIn without values. */
+int reg_selector_string(const cJSON *selector, char *out, size_t outlen);
+
+/*
+ * The two Event schemas. events.k8s.io/v1 renames core v1 fields (note/message,
+ * regarding/involvedObject, reportingController/reportingComponent, deprecatedSource/source,
+ * deprecatedFirstTimestamp/firstTimestamp, deprecatedLastTimestamp/lastTimestamp,
+ * deprecatedCount/count) and shares the rest; the store keeps core v1. Both convert in place,
+ * apiVersion included, and leave other kinds alone. They are the events.k8s.io row's
+ * to_storage and from_storage.
+ */
+void reg_event_to_core(cJSON *obj);
+void reg_event_from_core(cJSON *obj);
 
 #endif

@@ -255,8 +255,11 @@ static void test_updates_conflict_on_a_stale_revision_and_noops_keep_it(void **s
 
 static void test_status_and_spec_are_written_apart(void **state)
 {
-	struct result r = create("apps", "deployments", "default",
-	                         "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":1}}");
+	struct result r = create(
+	    "apps", "deployments", "default",
+	    "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":"
+	    "{\"app\":\"d\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"d\"}},\"spec\":{"
+	    "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}");
 	assert_int_equal(r.code, 201);
 	const cJSON *gen =
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(r.obj, "metadata"), "generation");

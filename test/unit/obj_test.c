@@ -1,4 +1,4 @@
-/* obj_test: JSON paths, equality, Go-compatible printing and parsing; names, labels, UIDs, times. */
+/* obj_test: JSON paths, equality, Go-style printing and parsing; names, labels, UIDs, times. */
 #include "obj-testlib.h"
 
 /* ---- paths ------------------------------------------------------------------------ */

@@ -1,4 +1,4 @@
-/* quantity_test: resource quantities as upstream parses and prints them; pod request defaulting and QoS. */
+/* quantity_test: quantities as upstream parses and prints them; pod requests and QoS. */
 #include "obj-testlib.h"
 
 static const char *canon(const char *in)

@@ -1,4 +1,4 @@
-/* selector_test: label selectors (the seed's examples first), node affinity terms, field selectors. */
+/* selector_test: label selectors (seed examples first), node affinity, field selectors. */
 #include "obj-testlib.h"
 
 /* Whether selector text matches labels given as a single-quoted JSON literal. */

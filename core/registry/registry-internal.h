@@ -1,0 +1,215 @@
+/* registry-internal: helpers shared by the strategy files (JSON access, causes, cells, quantities). */
+#ifndef TUG_REGISTRY_INTERNAL_H
+#define TUG_REGISTRY_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "core/registry/registry.h"
+#include "core/util/util.h"
+
+/*
+ * Reading JSON. Every getter tolerates a NULL or wrongly typed container and answers "absent";
+ * strategies read user input, and a string where an object belongs must never crash us.
+ * A JSON null counts as absent, as Go's decoder leaves the field unset.
+ */
+const cJSON *reg_get(const cJSON *o, const char *key);
+/* Dotted path of object keys: "spec.template.spec". */
+const cJSON *reg_at(const cJSON *o, const char *path);
+const char *reg_at_str(const cJSON *o, const char *path);
+/* The string, or "" when absent or not a string. */
+const char *reg_at_strz(const cJSON *o, const char *path);
+int64_t reg_at_int(const cJSON *o, const char *path, int64_t dflt);
+bool reg_at_bool(const cJSON *o, const char *path, bool dflt);
+const cJSON *reg_at_arr(const cJSON *o, const char *path);
+const cJSON *reg_at_obj(const cJSON *o, const char *path);
+/* Number of members of an array or object; 0 for anything else. */
+int reg_count(const cJSON *o);
+/* True for an integral JSON number that fits in int64. */
+bool reg_json_int(const cJSON *item, int64_t *out);
+
+/*
+ * Writing defaults. Each does nothing when o is not an object or the member has a non-null value
+ * of any type: a wrong type is validation's to report, not ours to overwrite.
+ */
+/* The object member key, created when absent or null (if create); NULL when it is not an object. */
+cJSON *reg_obj(cJSON *o, const char *key, bool create);
+void reg_set(cJSON *o, const char *key, cJSON *item);
+/* Sets a string when absent, null or "" (Go's zero value is "unset" for plain strings). */
+void reg_def_str(cJSON *o, const char *key, const char *val);
+/* Sets a number when absent or null (pointer fields: an explicit 0 is kept). */
+void reg_def_int(cJSON *o, const char *key, int64_t val);
+/* Sets a number when absent, null or 0 (plain int fields, where 0 means unset). */
+void reg_def_int0(cJSON *o, const char *key, int64_t val);
+void reg_def_bool(cJSON *o, const char *key, bool val);
+/* Adds an empty object when absent or null (Go prints such struct fields as {}). */
+void reg_def_obj(cJSON *o, const char *key);
+/* Replaces status with {} (create ignores a client's status, as upstream's strategies do);
+ * returns the new status object. */
+cJSON *reg_reset_status(cJSON *obj);
+
+/*
+ * Validation context: the causes and the field path being checked. Paths are built in place with
+ * push/pop so that nested validators need no allocation.
+ */
+struct reg_vctx {
+	struct reg_errors *errs;
+	size_t len;
+	char path[256];
+};
+void reg_vinit(struct reg_vctx *v, struct reg_errors *errs, const char *root);
+/* Appends ".key" (or "key" at the root), "[i]" or "[key]"; returns the mark for reg_vpop. */
+size_t reg_vkey(struct reg_vctx *v, const char *key);
+size_t reg_vidx(struct reg_vctx *v, int i);
+size_t reg_vmap(struct reg_vctx *v, const char *key);
+void reg_vpop(struct reg_vctx *v, size_t mark);
+
+/* Causes at the current path, or at its child key when key is non-NULL. detail may be NULL. */
+void reg_vreq(struct reg_vctx *v, const char *key, const char *detail);
+void reg_vinvalid(struct reg_vctx *v, const char *key, const cJSON *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void reg_vinvalid_str(struct reg_vctx *v, const char *key, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void reg_vinvalid_int(struct reg_vctx *v, const char *key, int64_t value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* supported is NULL-terminated, in the order upstream lists it. */
+void reg_vunsupported(struct reg_vctx *v, const char *key, const char *value,
+                      const char *const *supported);
+void reg_vduplicate(struct reg_vctx *v, const char *key, const cJSON *value);
+void reg_vforbidden(struct reg_vctx *v, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void reg_vtoolong(struct reg_vctx *v, const char *key, int max);
+
+/*
+ * Typed getters for validation: the member when present with the right type; NULL/false when
+ * absent; a FieldValueInvalid cause (and NULL/false) when present with the wrong type.
+ */
+const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key);
+bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out);
+/* -1 absent (or wrong type, reported), else 0/1. */
+int reg_vbool(struct reg_vctx *v, const cJSON *o, const char *key);
+const cJSON *reg_vobj(struct reg_vctx *v, const cJSON *o, const char *key);
+const cJSON *reg_varr(struct reg_vctx *v, const cJSON *o, const char *key);
+/* An object whose values must all be strings (labels, selectors, data); reports others. */
+const cJSON *reg_vstrmap(struct reg_vctx *v, const cJSON *o, const char *key);
+/* Field must be >= 0 / > 0 when present. Returns the value in *out when it was an integer. */
+bool reg_vnonneg(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out);
+bool reg_vpositive(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out);
+/* Enum check of an optional string member; returns the value when present. */
+const char *reg_venum(struct reg_vctx *v, const cJSON *o, const char *key, bool required,
+                      const char *const *supported);
+/* Old and new differ at key: "field is immutable". */
+void reg_vimmutable(struct reg_vctx *v, const cJSON *o, const cJSON *old, const char *key);
+bool reg_json_equal(const cJSON *a, const cJSON *b);
+
+/* Name rules (upstream's DNS-1123 label/subdomain, DNS-1035 label, IANA service names...).
+ * Each returns NULL when valid, else a description of the rule that was broken. */
+const char *reg_check_dns_label(const char *s);
+const char *reg_check_dns1035_label(const char *s);
+const char *reg_check_dns_subdomain(const char *s);
+const char *reg_check_qualified_name(const char *s);
+const char *reg_check_label_value(const char *s);
+const char *reg_check_config_key(const char *s);
+const char *reg_check_path_segment(const char *s);
+/* IANA service name rules can break several ways at once; calls report() for each. */
+void reg_check_port_name(struct reg_vctx *v, const char *key, const char *name);
+bool reg_is_ip(const char *s);
+bool reg_is_cidr(const char *s);
+
+/* Field checks shared by kinds. */
+void reg_vdns_label(struct reg_vctx *v, const char *key, const char *s);
+void reg_vdns_subdomain(struct reg_vctx *v, const char *key, const char *s);
+void reg_vqualified(struct reg_vctx *v, const char *key, const char *s);
+void reg_vlabels(struct reg_vctx *v, const cJSON *o, const char *key);
+void reg_vport(struct reg_vctx *v, const cJSON *o, const char *key, bool required);
+/* metav1.LabelSelector at key: labels, expressions and their operators. */
+void reg_vselector(struct reg_vctx *v, const cJSON *o, const char *key);
+/* The same for a selector that is itself the current path (list elements). */
+void reg_vselector_obj(struct reg_vctx *v, const cJSON *sel);
+bool reg_selector_empty(const cJSON *sel);
+bool reg_selector_matches(const cJSON *sel, const cJSON *labels);
+/* labels.FormatLabels: "a=b,c=d" sorted by key, "<none>" when empty. */
+void reg_format_labels(const cJSON *map, struct buf *b);
+/* metav1.FormatLabelSelector: the selector string, "<none>" when it selects everything/nothing. */
+void reg_format_selector(const cJSON *sel, struct buf *b);
+
+/* Pod specs, shared by pods and every pod template. */
+enum reg_podspec_use {
+	REG_POD,             /* a Pod */
+	REG_TEMPLATE_ALWAYS, /* deployments, replicasets, daemonsets, statefulsets */
+	REG_TEMPLATE_JOB,    /* jobs and cronjob job templates */
+};
+void reg_podspec_defaults(cJSON *spec, bool is_pod);
+void reg_template_defaults(cJSON *tmpl);
+void reg_podspec_validate(struct reg_vctx *v, const cJSON *spec, enum reg_podspec_use use);
+/* A PodTemplateSpec at key: labels, then spec. */
+void reg_template_validate(struct reg_vctx *v, const cJSON *o, const char *key,
+                           enum reg_podspec_use use);
+/* Canonical quantities in a resource list, rounded up to milli units (SetDefaults_ResourceList). */
+void reg_resource_list_defaults(cJSON *list);
+void reg_vresource_list(struct reg_vctx *v, const cJSON *o, const char *key);
+
+/* The kinds, one per strategy file row (registry.c orders them for discovery). */
+extern const struct reg_kind reg_kind_namespaces, reg_kind_nodes, reg_kind_pods, reg_kind_services,
+    reg_kind_endpoints, reg_kind_configmaps, reg_kind_secrets, reg_kind_events,
+    reg_kind_serviceaccounts, reg_kind_resourcequotas, reg_kind_limitranges,
+    reg_kind_persistentvolumeclaims, reg_kind_deployments, reg_kind_replicasets,
+    reg_kind_statefulsets, reg_kind_daemonsets, reg_kind_controllerrevisions, reg_kind_jobs,
+    reg_kind_cronjobs, reg_kind_leases, reg_kind_endpointslices, reg_kind_events_v1, reg_kind_roles,
+    reg_kind_rolebindings, reg_kind_clusterroles, reg_kind_clusterrolebindings,
+    reg_kind_certificatesigningrequests;
+
+/* The table kinds without a printer of their own get: Name and Created At. */
+extern const struct reg_column reg_default_columns[2];
+void reg_default_row(const cJSON *obj, int64_t now, cJSON *cells);
+
+/* Cells. */
+void reg_cell_str(cJSON *cells, const char *s);
+void reg_cell_fmt(cJSON *cells, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reg_cell_int(cJSON *cells, int64_t v);
+void reg_cell_age(cJSON *cells, const cJSON *obj, int64_t now);
+/* Containers and Images columns of a pod spec, comma-joined. */
+void reg_cell_containers(cJSON *cells, const cJSON *podspec);
+void reg_cell_buf(cJSON *cells, struct buf *b);
+
+/* Time. */
+/* Parses RFC 3339 (optional fraction and offset) into unix seconds; false when invalid. */
+bool reg_parse_time(const char *s, int64_t *out);
+/* duration.HumanDuration of a number of seconds. */
+void reg_human_duration(int64_t seconds, char *out, size_t outlen);
+/* translateTimestampSince: "<unknown>" for a missing timestamp. */
+void reg_since(const cJSON *timestamp, int64_t now, char *out, size_t outlen);
+
+/* Field selector helpers. */
+bool reg_field_out(char *out, size_t outlen, const char *val);
+
+/* base64 (standard alphabet). Decode returns a new buffer (caller frees) or NULL. */
+char *reg_base64_encode(const unsigned char *p, size_t n);
+unsigned char *reg_base64_decode(const char *s, size_t *outlen);
+
+/*
+ * Quantities (resource.Quantity), kept private to the registry until core/obj has its own:
+ * value = digits x 10^exp, exact, with the format the user wrote so that it prints canonically.
+ */
+#define REG_QTY_DIGITS 96
+enum reg_qty_format { REG_QTY_DECIMAL_SI, REG_QTY_BINARY_SI, REG_QTY_DECIMAL_EXP };
+struct reg_qty {
+	bool neg;
+	enum reg_qty_format fmt;
+	int exp;
+	int nd; /* number of digits, no leading zeros; 0 means zero */
+	char d[REG_QTY_DIGITS + 1];
+};
+/* Parses "500m", "1.5Gi", "1e3", "+2"; false when the text is not a quantity. */
+bool reg_qty_parse(const char *s, struct reg_qty *q);
+/* A string or a JSON number (YAML "cpu: 1" arrives as a number). */
+bool reg_qty_json(const cJSON *item, struct reg_qty *q);
+int reg_qty_cmp(const struct reg_qty *a, const struct reg_qty *b);
+int reg_qty_sign(const struct reg_qty *q);
+/* a += b for non-negative values (QoS sums). */
+void reg_qty_add(struct reg_qty *a, const struct reg_qty *b);
+/* Rounds the magnitude up to a multiple of 10^scale (upstream's RoundUp). */
+void reg_qty_round_up(struct reg_qty *q, int scale);
+/* The canonical text upstream serializes: "500m", "1Gi", "1536Mi", "1k", "2". */
+void reg_qty_format(const struct reg_qty *q, char *out, size_t outlen);
+
+#endif
