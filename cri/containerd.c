@@ -107,6 +107,11 @@ char *cri_containerd_config(const struct cri_containerd_opts *o)
 	buf_printf(&b, "\n%s.cni]\n", cri);
 	kv(&b, "  ", "bin_dir", bin);
 	kv(&b, "  ", "conf_dir", conf);
+	if (o->registry_config_path) {
+		/* hosts.toml files there name tug's registry mirror of the images dir */
+		buf_printf(&b, "\n%s.registry]\n", cri);
+		kv(&b, "  ", "config_path", o->registry_config_path);
+	}
 	return buf_steal(&b);
 }
 

@@ -115,6 +115,9 @@ struct cri_containerd_opts {
 	const char *cni_bin_dir;   /* default <data_dir>/cni/bin */
 	const char *cni_conf_dir;  /* default <data_dir>/cni/net.d */
 	const char *log_level;     /* containerd's: "info" unless given */
+	/* registry hosts dir (certs.d layout: <host>/hosts.toml), where tug's mirror is
+	 * named; NULL: none */
+	const char *registry_config_path;
 	/* Restart back-off after an exit: starts at min, doubles to max; reset when a run
 	 * lasted longer than a minute. Defaults 1 s and 30 s. */
 	uint64_t restart_min_ms, restart_max_ms;
@@ -168,6 +171,27 @@ typedef void (*cri_import_fn)(int code, const char *msg, const struct cri_import
  */
 int cri_import(struct grpc_chan *ch, struct oci_archive *a, const char *ns, cri_import_fn done,
                void *arg);
+
+/* --- a registry mirror serving image tarballs ------------------------------------------------ */
+
+struct cri_mirror;
+
+/*
+ * Serves store's images read-only over the registry API (GET/HEAD /v2/..., manifests by
+ * tag or digest, blobs by digest) on 127.0.0.1:port (0: any free port), through
+ * core/http. containerd reaches it through hosts.toml files (cri_mirror_write_hosts)
+ * and pulls from it, e.g. when CRI PullImage asks for an image of the images dir that
+ * is not (or no longer) in containerd. store must outlive the mirror.
+ */
+int cri_mirror_start(struct loop *l, struct oci_store *store, int port, struct cri_mirror **out,
+                     struct err *e);
+void cri_mirror_stop(struct cri_mirror *m);
+int cri_mirror_port(const struct cri_mirror *m);
+/* Manifests and blobs served so far. */
+uint64_t cri_mirror_served(const struct cri_mirror *m);
+/* Writes dir/<host>/hosts.toml naming the mirror on port for every registry host that
+ * the store has images of (the registry itself stays the fallback). */
+int cri_mirror_write_hosts(const char *dir, const struct oci_store *store, int port, struct err *e);
 
 /* --- the node's container runtime: what `tug server` and `tug agent` start ------------------ */
 

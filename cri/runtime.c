@@ -13,6 +13,8 @@
 
 #define VERSION_RETRY_MS 2000
 #define VERSION_TIMEOUT_MS 10000
+#define IMPORT_ATTEMPTS 5
+#define IMPORT_RETRY_MS 2000
 
 struct cri_runtime {
 	struct loop *loop;
@@ -22,8 +24,12 @@ struct cri_runtime {
 	char **images_dirs; /* NULL-terminated */
 	bool answered, ready;
 	struct loop_timer retry;
-	/* the import at start, one archive at a time */
+	/* the images dirs' tarballs: imported at start, one archive at a time, and served
+	 * by the registry mirror for as long as we run */
 	struct oci_store *images;
+	struct cri_mirror *mirror;
+	unsigned attempts; /* of the current archive */
+	struct loop_timer import_retry;
 	size_t next_archive;
 	struct cri_import_stats total;
 };
@@ -34,6 +40,15 @@ static void import_next(struct cri_runtime *rt);
 static void on_imported(int code, const char *msg, const struct cri_import_stats *st, void *arg)
 {
 	struct cri_runtime *rt = arg;
+	/* containerd restarting under the import (it is supervised): try again once it is
+	 * back, as the pause image must get in */
+	if ((code == GRPC_UNAVAILABLE || code == GRPC_DEADLINE_EXCEEDED) &&
+	    ++rt->attempts < IMPORT_ATTEMPTS) {
+		log_warn("%s; retrying", msg);
+		loop_timer_arm(rt->loop, &rt->import_retry, IMPORT_RETRY_MS);
+		return;
+	}
+	rt->attempts = 0;
 	if (code != GRPC_OK)
 		log_warn("%s", msg);
 	rt->total.images += st->images;
@@ -53,13 +68,22 @@ static void import_next(struct cri_runtime *rt)
 	         "already there)",
 	         rt->total.images, oci_store_narchives(rt->images), rt->total.blobs_written,
 	         (unsigned long long)(rt->total.bytes_written >> 10), rt->total.blobs_present);
-	oci_store_free(rt->images); /* closes the tarballs */
-	rt->images = NULL;
 	rt->ready = true;
+}
+
+static void on_import_retry(struct loop *l, struct loop_timer *t)
+{
+	import_next(container_of(t, struct cri_runtime, import_retry));
 }
 
 /* Airgap images: every tarball of the images dirs goes into containerd at start. */
 static void import_images(struct cri_runtime *rt)
+{
+	rt->next_archive = 0;
+	import_next(rt);
+}
+
+static void load_images(struct cri_runtime *rt)
 {
 	rt->images = oci_store_new();
 	for (char **d = rt->images_dirs; *d; d++) {
@@ -70,8 +94,25 @@ static void import_images(struct cri_runtime *rt)
 		if (n > 0)
 			log_debug("%d image tarballs in %s", n, *d);
 	}
-	rt->next_archive = 0;
-	import_next(rt);
+}
+
+/* The mirror and the hosts.toml files naming it; without them the node still works
+ * (the images were imported), so failures only warn. Returns the hosts dir or NULL. */
+static char *start_mirror(struct cri_runtime *rt, const char *data_dir)
+{
+	struct err e = { 0 };
+	char *dir = xasprintf("%s/containerd/certs.d", data_dir);
+	if (cri_mirror_start(rt->loop, rt->images, 0, &rt->mirror, &e) < 0 ||
+	    cri_mirror_write_hosts(dir, rt->images, cri_mirror_port(rt->mirror), &e) < 0) {
+		log_warn("%s; images are imported but not served as a registry mirror", e.msg);
+		cri_mirror_stop(rt->mirror);
+		rt->mirror = NULL;
+		free(dir);
+		return NULL;
+	}
+	log_info("registry mirror of %zu images on 127.0.0.1:%d", oci_store_nimages(rt->images),
+	         cri_mirror_port(rt->mirror));
+	return dir;
 }
 
 static void on_version(int code, const char *msg, const Runtime__V1__VersionResponse *resp,
@@ -190,13 +231,17 @@ int cri_runtime_start(struct loop *l, const struct cri_runtime_opts *o, struct c
 	int r;
 
 	rt->loop = l;
+	loop_timer_init(&rt->import_retry, on_import_retry);
 	images_dirs(rt, o);
+	load_images(rt);
 	loop_timer_init(&rt->retry, on_retry);
 	if (o->endpoint && o->endpoint[0]) {
 		rt->endpoint = xstrdup(o->endpoint);
 	} else {
+		_cleanup_free_ char *hosts = start_mirror(rt, o->data_dir);
 		struct cri_containerd_opts co = { .data_dir = o->data_dir,
-			                          .containerd = o->containerd };
+			                          .containerd = o->containerd,
+			                          .registry_config_path = hosts };
 		if ((r = prepare_cni(o->data_dir, e)) < 0 ||
 		    (r = cri_containerd_start(l, &co, &rt->cd, e)) < 0)
 			goto fail;
@@ -217,9 +262,11 @@ void cri_runtime_stop(struct cri_runtime *rt)
 	if (!rt)
 		return;
 	loop_timer_disarm(rt->loop, &rt->retry);
+	loop_timer_disarm(rt->loop, &rt->import_retry);
 	/* the client first: its calls end (CANCELLED) before their runtime goes away */
 	cri_free(rt->client);
 	cri_containerd_stop(rt->cd);
+	cri_mirror_stop(rt->mirror);
 	oci_store_free(rt->images);
 	for (char **d = rt->images_dirs; d && *d; d++)
 		free(*d);

@@ -41,6 +41,7 @@ struct grpc_chan {
 	 * grpc_call_send: it is acted on from the loop (timer), never there. */
 	bool broken;
 	char broken_why[160];
+	bool closing; /* in grpc_chan_free: callbacks may not start calls */
 
 	struct loop_timer timer; /* reconnect back-off, or connect timeout */
 	uint64_t backoff_ms, backoff_min, backoff_max, connect_timeout;
@@ -886,6 +887,7 @@ void grpc_chan_free(struct grpc_chan *ch)
 	if (!ch)
 		return;
 	loop_timer_disarm(ch->loop, &ch->timer);
+	ch->closing = true;
 	close_conn(ch);
 	ch->on_state = NULL;
 	while (ch->calls)
@@ -918,6 +920,8 @@ int grpc_call_start(struct grpc_chan *ch, const char *path, const struct grpc_ca
 {
 	if (!ch || !path || path[0] != '/' || !o)
 		return -EINVAL;
+	if (ch->closing)
+		return -ESHUTDOWN;
 	struct grpc_call *c = xcalloc(1, sizeof(*c));
 	c->ch = ch;
 	c->path = xstrdup(path);

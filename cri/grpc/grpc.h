@@ -74,7 +74,8 @@ struct grpc_chan_opts {
 int grpc_chan_new(struct loop *l, const struct grpc_chan_opts *o, struct grpc_chan **out,
                   struct err *e);
 /* Closes the connection. Calls still running end with GRPC_CANCELLED (their on_done
- * runs). Not to be called from inside a callback of this channel's calls. */
+ * runs; calls they try to start fail with -ESHUTDOWN). Not to be called from inside a
+ * callback of this channel's calls. */
 void grpc_chan_free(struct grpc_chan *ch);
 enum grpc_state grpc_chan_state(const struct grpc_chan *ch);
 /* Successful connections so far (tests use it to see a reconnect). */
@@ -112,8 +113,8 @@ struct grpc_call_opts {
 /*
  * Starts a call of method path ("/package.Service/Method"). Messages are then queued
  * with grpc_call_send and the request side is ended with grpc_call_close_send; a unary
- * call is one send and a close. *out may be NULL. Fails only on bad arguments; every
- * other failure arrives through on_done.
+ * call is one send and a close. *out may be NULL. Fails only on bad arguments (-EINVAL)
+ * or a channel being freed (-ESHUTDOWN); every other failure arrives through on_done.
  */
 int grpc_call_start(struct grpc_chan *ch, const char *path, const struct grpc_call_opts *o,
                     struct grpc_call **out);

@@ -332,6 +332,46 @@ static void run(void)
 		          str_has_prefix(f->image_filesystems[0]->fs_id->mountpoint, opt.data_dir),
 		      "ImageFsInfo names the snapshotter's filesystem under the data dir", &e);
 		cri_free_msg(f);
+		/* the registry mirror: an image of a tarball that containerd no longer has is
+		 * pulled back through it */
+		struct oci_store *store = oci_store_new();
+		struct oci_archive *arch = NULL;
+		struct cri_mirror *mirror = NULL;
+		_cleanup_free_ char *hosts = xasprintf("%s/certs.d", opt.data_dir);
+		r = oci_archive_open(opt.import[opt.nimport - 1], &arch, &e);
+		if (r == 0) {
+			oci_store_add(store, arch);
+			r = cri_mirror_start(loop, store, 0, &mirror, &e);
+		}
+		if (r == 0)
+			r = cri_mirror_write_hosts(hosts, store, cri_mirror_port(mirror), &e);
+		check(r == 0, "the registry mirror serves the test tarball on loopback", &e);
+		Runtime__V1__ImageSpec rspec = RUNTIME__V1__IMAGE_SPEC__INIT;
+		Runtime__V1__RemoveImageRequest rreq = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+		Runtime__V1__RemoveImageResponse *rr = NULL;
+		rspec.image = (char *)opt.image;
+		rreq.image = &rspec;
+		r = cri_remove_image_wait(cri, &rreq, 30000, &rr, &e);
+		cri_free_msg(rr);
+		s = image_status(opt.image, &e);
+		check(r == 0 && s && !s->image, "RemoveImage: the image is gone", &e);
+		cri_free_msg(s);
+		if (mirror) {
+			Runtime__V1__PullImageRequest mreq = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+			Runtime__V1__PullImageResponse *mp = NULL;
+			mreq.image = &rspec;
+			r = cri_pull_image_wait(cri, &mreq, 60000, &mp, &e);
+			check(r == 0 && str_has_prefix(mp->image_ref, "sha256:") &&
+			          cri_mirror_served(mirror) > 0,
+			      "PullImage brings it back through the mirror", &e);
+			cri_free_msg(mp);
+			s = image_status(opt.image, &e);
+			check(s && s->image, "ImageStatus finds the pulled image", &e);
+			cri_free_msg(s);
+		}
+		cri_mirror_stop(mirror);
+		oci_store_free(store);
+
 		/* PullImage has no registry here: it must fail with a message, quickly */
 		Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
 		Runtime__V1__PullImageRequest preq = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
@@ -734,9 +774,11 @@ int main(int argc, char **argv)
 	struct err e = { 0 };
 	if (loop_new(&loop) < 0)
 		return 1;
+	_cleanup_free_ char *hosts = xasprintf("%s/certs.d", opt.data_dir);
 	struct cri_containerd_opts co = { .data_dir = opt.data_dir,
 		                          .cni_bin_dir = opt.cni_bin,
 		                          .cni_conf_dir = opt.cni_conf,
+		                          .registry_config_path = hosts,
 		                          .restart_min_ms = 200,
 		                          .restart_max_ms = 1000 };
 	int r = cri_containerd_start(loop, &co, &cd, &e);

@@ -751,6 +751,38 @@ static void test_a_call_made_as_the_server_vanishes_fails_later_not_inside_the_c
 	assert_int_equal(m.ok, 0);
 }
 
+struct restart {
+	struct grpc_chan *ch;
+	int code, again;
+};
+
+static void start_again(struct grpc_call *c, int code, const char *msg, void *arg)
+{
+	struct restart *r = arg;
+	struct grpc_call_opts o = { .on_done = start_again, .arg = r };
+	r->code = code;
+	r->again = grpc_call_start(r->ch, "/test.Echo/Hang", &o, NULL);
+}
+
+static void test_freeing_a_channel_cancels_calls_and_refuses_new_ones(void **state)
+{
+	struct fx *f = *state;
+	struct restart r = { 0 };
+	server_start(&f->srv, f->loop, f->sock);
+	chan(f, f->sock);
+	r.ch = f->ch;
+	struct grpc_call_opts o = { .on_done = start_again, .arg = &r };
+	struct grpc_call *c;
+	assert_int_equal(grpc_call_start(f->ch, "/test.Echo/Hang", &o, &c), 0);
+	grpc_call_close_send(c);
+	for (int i = 0; i < 3; i++)
+		loop_run_once(f->loop, 20);
+	grpc_chan_free(f->ch);
+	f->ch = NULL;
+	assert_int_equal(r.code, GRPC_CANCELLED);
+	assert_int_equal(r.again, -ESHUTDOWN);
+}
+
 static void test_cancelled_call_never_calls_back(void **state)
 {
 	struct fx *f = *state;
@@ -814,6 +846,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_a_call_made_as_the_server_vanishes_fails_later_not_inside_the_call, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_freeing_a_channel_cancels_calls_and_refuses_new_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_call_never_calls_back, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_bad_targets_are_refused_with_a_reason, setup,
