@@ -148,6 +148,10 @@ void api_delete(struct api *a, const struct api_target *t, const struct api_dele
 void api_delete_collection(struct api *a, const struct api_target *t, const struct api_filter *f,
                            const struct api_delete_opts *o, api_done_fn done, void *arg);
 
+/* pods/binding: binding is a Binding object ({"target":{"name":node}}). 409 if already bound. */
+void api_bind(struct api *a, const char *ns, const char *name, const cJSON *binding,
+              const struct api_write_opts *o, api_done_fn done, void *arg);
+
 /* --- watch ------------------------------------------------------------------------ */
 
 struct api_watch;

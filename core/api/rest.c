@@ -849,64 +849,15 @@ static void on_status_success(void *arg, struct api_status *st, cJSON *obj)
 	send_status(q, st);
 }
 
-/* pods/binding: the scheduler's one write; a bound pod may not be bound again. */
-static cJSON *bind_pod(void *arg, cJSON *cur, struct api_status *st)
-{
-	struct rq *q = arg;
-	const char *node = obj_get_str(q->patch, "target.name");
-	if (!cur) {
-		api_fail(st, 404, "NotFound", "pods \"%s\" not found", q->name);
-		return NULL;
-	}
-	const char *have = obj_get_str(cur, "spec.nodeName");
-	if (have && *have) {
-		api_fail(st, 409, "Conflict", "pod %s is already assigned to node \"%s\"", q->name,
-		         have);
-		cJSON_Delete(cur);
-		return NULL;
-	}
-	if (obj_get(cur, "metadata.deletionTimestamp")) {
-		api_fail(st, 409, "Conflict",
-		         "pod %s is being deleted, cannot be assigned to a host", q->name);
-		cJSON_Delete(cur);
-		return NULL;
-	}
-	obj_set_str(cur, "spec.nodeName", node, NULL);
-	/* Bindings carry annotations for the pod (upstream copies them). */
-	const cJSON *ann = obj_get(q->patch, "metadata.annotations");
-	const cJSON *a;
-	cJSON_ArrayForEach(a, ann) if (cJSON_IsString(a))
-	{
-		char path[600];
-		snprintf(path, sizeof(path), "metadata.annotations.%s", a->string);
-		cJSON *anns = obj_get_mut(cur, "metadata.annotations");
-		if (!anns) {
-			obj_set(cur, "metadata.annotations", cJSON_CreateObject(), NULL);
-			anns = obj_get_mut(cur, "metadata.annotations");
-		}
-		cJSON_DeleteItemFromObjectCaseSensitive(anns, a->string);
-		cJSON_AddStringToObject(anns, a->string, a->valuestring);
-	}
-	return cur;
-}
-
 static void do_binding(struct rq *q)
 {
 	cJSON *b = decode_body(q, false);
 	if (!b)
 		return;
-	const char *node = obj_get_str(b, "target.name");
-	if (!node || !*node) {
-		cJSON_Delete(b);
-		fail(q, 422, "Invalid", "Binding \"%s\" is invalid: target.name: Required value",
-		     q->name);
-		return;
-	}
-	q->patch = b;
 	struct api_write_opts o = { 0 };
 	write_opts(q, &o);
-	struct api_target t = { q->k, q->ns, q->name, NULL };
-	api_mutate(q->a, &t, bind_pod, q, false, &o, on_status_success, q);
+	api_bind(q->a, q->ns, q->name, b, &o, on_status_success, q);
+	cJSON_Delete(b);
 }
 
 static void do_eviction(struct rq *q)

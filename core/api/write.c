@@ -8,6 +8,7 @@
 #define LOG_TAG "api"
 #include "core/api/api-internal.h"
 #include "core/log/log.h"
+#include "core/obj/obj.h"
 
 enum wop { W_CREATE, W_UPDATE, W_MUTATE, W_DELETE };
 
@@ -1076,4 +1077,110 @@ void api_delete_collection(struct api *a, const struct api_target *t, const stru
 	cJSON_AddObjectToObject(d->list, "metadata");
 	cJSON_AddArrayToObject(d->list, "items");
 	dcoll_next(d);
+}
+
+/* --- pods/binding ------------------------------------------------------------------- */
+
+struct bind {
+	char *name, *node;
+	cJSON *annotations;
+	api_done_fn done;
+	void *arg;
+};
+
+/* The scheduler's one write: a bound pod may not be bound again; the pod gets its node,
+ * the binding's annotations and PodScheduled=True, as upstream's binding storage does. */
+static cJSON *bind_pod(void *arg, cJSON *cur, struct api_status *st)
+{
+	struct bind *b = arg;
+	if (!cur) {
+		api_fail(st, 404, "NotFound", "pods \"%s\" not found", b->name);
+		return NULL;
+	}
+	const char *have = obj_get_str(cur, "spec.nodeName");
+	if (have && *have) {
+		api_fail(st, 409, "Conflict", "pod %s is already assigned to node \"%s\"", b->name,
+		         have);
+		cJSON_Delete(cur);
+		return NULL;
+	}
+	if (obj_get(cur, "metadata.deletionTimestamp")) {
+		api_fail(st, 409, "Conflict",
+		         "pod %s is being deleted, cannot be assigned to a host", b->name);
+		cJSON_Delete(cur);
+		return NULL;
+	}
+	obj_set_str(cur, "spec.nodeName", b->node, NULL);
+	const cJSON *a;
+	cJSON_ArrayForEach(a, b->annotations)
+	{
+		if (!cJSON_IsString(a))
+			continue;
+		cJSON *anns = obj_get_mut(cur, "metadata.annotations");
+		if (!cJSON_IsObject(anns)) {
+			obj_set(cur, "metadata.annotations", cJSON_CreateObject(), NULL);
+			anns = obj_get_mut(cur, "metadata.annotations");
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(anns, a->string);
+		cJSON_AddStringToObject(anns, a->string, a->valuestring);
+	}
+	cJSON *conds = obj_get_mut(cur, "status.conditions");
+	if (!cJSON_IsArray(conds)) {
+		obj_set(cur, "status.conditions", cJSON_CreateArray(), NULL);
+		conds = obj_get_mut(cur, "status.conditions");
+	}
+	cJSON *c, *found = NULL;
+	cJSON_ArrayForEach(c,
+	                   conds) if (!strcmp(obj_get_str(c, "type") ? obj_get_str(c, "type") : "",
+	                                      "PodScheduled")) found = c;
+	char now[32];
+	api_now(now);
+	if (!found) {
+		found = cJSON_CreateObject();
+		cJSON_AddStringToObject(found, "type", "PodScheduled");
+		cJSON_AddItemToArray(conds, found);
+	}
+	const char *was = obj_get_str(found, "status");
+	if (!was || strcmp(was, "True")) {
+		set_str(found, "status", "True");
+		set_str(found, "lastTransitionTime", now);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(found, "reason");
+	cJSON_DeleteItemFromObjectCaseSensitive(found, "message");
+	cJSON_DeleteItemFromObjectCaseSensitive(found, "lastProbeTime");
+	cJSON_AddNullToObject(found, "lastProbeTime");
+	return cur;
+}
+
+static void bind_done(void *arg, struct api_status *st, cJSON *obj)
+{
+	struct bind *b = arg;
+	b->done(b->arg, st, obj);
+	free(b->name);
+	free(b->node);
+	cJSON_Delete(b->annotations);
+	free(b);
+}
+
+void api_bind(struct api *a, const char *ns, const char *name, const cJSON *binding,
+              const struct api_write_opts *o, api_done_fn done, void *arg)
+{
+	const char *node = obj_get_str(binding, "target.name");
+	if (!node || !*node) {
+		struct api_status st = { 0 };
+		api_fail(&st, 422, "Invalid",
+		         "Binding \"%s\" is invalid: target.name: Required value",
+		         name ? name : "");
+		done(arg, &st, NULL);
+		return;
+	}
+	struct bind *b = xcalloc(1, sizeof(*b));
+	b->name = xstrdup(name ? name : "");
+	b->node = xstrdup(node);
+	const cJSON *ann = obj_get(binding, "metadata.annotations");
+	b->annotations = cJSON_IsObject(ann) ? cJSON_Duplicate(ann, true) : NULL;
+	b->done = done;
+	b->arg = arg;
+	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, NULL };
+	api_mutate(a, &t, bind_pod, b, false, o, bind_done, b);
 }

@@ -7,6 +7,10 @@
 
 #include "config.h"
 #include "core/cli/node.h"
+#if defined(CONFIG_TUG_CONTROL_PLANE) && defined(CONFIG_TUG_TLS)
+#include "core/cli/serve.h"
+#define NODE_SERVES_API 1
+#endif
 #define LOG_TAG "tug"
 #include "core/log/log.h"
 #include "core/loop/loop.h"
@@ -26,15 +30,34 @@ struct node {
 	struct tug_config *cfg;
 	struct loop *loop;
 	struct store *store;
+	struct serve *api;
 #ifdef CONFIG_TUG_KUBELET
 	struct cri_runtime *runtime;
 #endif
-	bool server;
+	bool server, stopping;
 };
 
+/* How long clients get to finish requests when the server stops (watches end at once). */
+#define API_SHUTDOWN_MS 5000
+
+static void on_api_stopped(void *arg)
+{
+	struct node *n = arg;
+	loop_stop(n->loop);
+}
+
+/* First signal: stop gracefully; a second one stops at once. */
 static void on_stop_signal(struct loop *l, int signo, void *arg)
 {
+	struct node *n = arg;
 	log_info("%s: shutting down", strsignal(signo));
+#ifdef NODE_SERVES_API
+	if (n->api && !n->stopping) {
+		n->stopping = true;
+		serve_shutdown(n->api, API_SHUTDOWN_MS, on_api_stopped, n);
+		return;
+	}
+#endif
 	loop_stop(l);
 }
 
@@ -82,6 +105,10 @@ int node_run(struct tug_config *cfg, bool server)
 	loop_on_signal(n.loop, SIGINT, on_stop_signal, &n);
 	if (open_store(&n) < 0)
 		goto out;
+#ifdef NODE_SERVES_API
+	if (server && serve_start(n.loop, cfg, &n.api) < 0)
+		goto out;
+#endif
 #ifdef CONFIG_TUG_KUBELET
 	/* The node half: containerd (ours, or --container-runtime-endpoint) and CRI. */
 	if (!(server && cfg->disable_agent)) {
@@ -102,6 +129,9 @@ int node_run(struct tug_config *cfg, bool server)
 out:
 #ifdef CONFIG_TUG_KUBELET
 	cri_runtime_stop(n.runtime);
+#endif
+#ifdef NODE_SERVES_API
+	serve_free(n.api);
 #endif
 	if (n.store)
 		store_close(n.store);

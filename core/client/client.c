@@ -156,3 +156,21 @@ cJSON *client_get(struct client *c, const struct reg_kind *k, const char *ns, co
 	api_status_clear(&st);
 	return obj;
 }
+
+void client_bind(struct client *c, const char *ns, const char *name, const char *node,
+                 client_done_fn done, void *arg)
+{
+	struct api_write_opts o = { .user = &c->user, .field_manager = c->user_name };
+	cJSON *b = cJSON_CreateObject();
+	cJSON *t = cJSON_AddObjectToObject(b, "target");
+	cJSON_AddStringToObject(t, "kind", "Node");
+	cJSON_AddStringToObject(t, "name", node);
+	api_bind(c->api, ns, name, b, &o, on_done, new_call(done, arg));
+	cJSON_Delete(b);
+}
+
+void client_evict(struct client *c, const char *ns, const char *name, client_done_fn done,
+                  void *arg)
+{
+	client_delete(c, client_kind("", "pods"), ns, name, -1, NULL, NULL, done, arg);
+}

@@ -42,6 +42,13 @@ void client_merge_patch(struct client *c, const struct reg_kind *k, const char *
 void client_delete(struct client *c, const struct reg_kind *k, const char *ns, const char *name,
                    int64_t grace, const char *propagation, const char *uid, client_done_fn done,
                    void *arg);
+/* pods/binding: puts pod ns/name on node (409 when already bound). */
+void client_bind(struct client *c, const char *ns, const char *name, const char *node,
+                 client_done_fn done, void *arg);
+/* pods/eviction: a graceful delete through the Eviction API. */
+void client_evict(struct client *c, const char *ns, const char *name, client_done_fn done,
+                  void *arg);
+
 /* Reads the newest object (caller frees) or NULL (404). Local only: fast, no waiting. */
 cJSON *client_get(struct client *c, const struct reg_kind *k, const char *ns, const char *name);
 
@@ -91,6 +98,17 @@ void workqueue_free(struct workqueue *q);
 void workqueue_add(struct workqueue *q, const char *key);
 void workqueue_add_after(struct workqueue *q, const char *key, uint64_t ms);
 size_t workqueue_len(const struct workqueue *q);
+
+/* --- events ----------------------------------------------------------------------- */
+
+/*
+ * Records a core/v1 Event about obj (which kubectl describe shows), as upstream's
+ * EventRecorder: type "Normal" or "Warning", a CamelCase reason, a message. Repeats of the
+ * same (object, type, reason, message) within ten minutes bump count and lastTimestamp of
+ * one Event instead of making another. component names the source ("replicaset-controller").
+ */
+void client_event(struct client *c, const char *component, const cJSON *obj, const char *type,
+                  const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* "ns/name" (or "name") of an object into out. */
 void client_key_of(const cJSON *obj, char *out, size_t n);

@@ -68,6 +68,13 @@ struct http_head {
  */
 size_t http_head_end(const char *buf, size_t len, size_t *scan);
 
+/*
+ * False when the start of a request line cannot be a method (binary junk, a
+ * TLS handshake on a plain port): the server answers 400 without waiting
+ * for a line end that may never come.
+ */
+bool http_method_prefix_ok(const char *buf, size_t len);
+
 /* Bytes of empty lines (CRLF or LF) at the start of buf, which RFC 9112 says to skip. */
 size_t http_skip_empty_lines(const char *buf, size_t len);
 

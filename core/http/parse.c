@@ -91,6 +91,17 @@ size_t http_head_end(const char *buf, size_t len, size_t *scan)
 	return 0;
 }
 
+bool http_method_prefix_ok(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len && i <= 32; i++) {
+		if (buf[i] == ' ')
+			return i > 0;
+		if (!is_tchar((unsigned char)buf[i]))
+			return false;
+	}
+	return len <= 32;
+}
+
 const char *http_head_field(const struct http_head *h, const char *name)
 {
 	for (size_t i = 0; i < h->nfields; i++)

@@ -628,7 +628,9 @@ static bool process_head(struct conn *c)
 	}
 	size_t end = http_head_end(c->in, c->in_len, &c->scan);
 	if (!end) {
-		if (c->in_len >= in_max(c) - 1) {
+		if (!http_method_prefix_ok(c->in, c->in_len)) {
+			conn_error(c, 400, "malformed request line");
+		} else if (c->in_len >= in_max(c) - 1) {
 			bool no_eol = !memchr(c->in, '\n', c->in_len);
 			conn_error(c, no_eol ? 414 : 431,
 			           no_eol ? "request line too long" : "request head too large");
@@ -1713,7 +1715,7 @@ size_t http_resp_queued(const struct http_req *r)
 
 /* --- TLS seam ------------------------------------------------------------------------------------ */
 
-/* The TLS transport is not written yet: plain HTTP only. */
+#ifndef CONFIG_TUG_TLS
 int http_tls_new(const struct http_tls_opts *o, struct http_tls **out, struct err *e)
 {
 	return err_set(e, -ENOTSUP, "TLS: tug was built without CONFIG_TUG_TLS");
@@ -1755,3 +1757,4 @@ const char *tls_conn_alpn(struct tls_conn *c)
 {
 	return NULL;
 }
+#endif

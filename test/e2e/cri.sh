@@ -59,6 +59,7 @@ if grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then
 	mkdir -p "$tmp/s/images"
 	cp "$tmp/busybox.tar" "$tmp/s/images/"
 	"$TUG" server --data-dir "$tmp/s" --https-listen-port $((20000 + RANDOM % 20000)) \
+		--write-kubeconfig "$tmp/s.kubeconfig" \
 		2>"$tmp/server.log" &
 	srv=$!
 	for _ in $(seq 100); do [ -S "$tmp/s/run/containerd/containerd.sock" ] && break; sleep 0.1; done
@@ -88,6 +89,7 @@ if grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then
 
 	# --container-runtime-endpoint: no containerd of our own, the given one is used
 	"$TUG" server --data-dir "$tmp/x" --https-listen-port $((20000 + RANDOM % 20000)) \
+		--write-kubeconfig "$tmp/x.kubeconfig" \
 		--container-runtime-endpoint "unix://$tmp/none.sock" 2>"$tmp/x.log" &
 	srv=$!
 	for _ in $(seq 150); do grep -q 'not answering yet' "$tmp/x.log" && break; sleep 0.1; done

@@ -170,12 +170,53 @@ static void test_workqueue_dedups_and_retries_with_back_off(void **state)
 	workqueue_free(q);
 }
 
+static int count_events(void *arg, cJSON *obj)
+{
+	int *n = arg;
+	const cJSON *c = cJSON_GetObjectItem(obj, "count");
+	if (cJSON_IsNumber(c))
+		*n += (int)c->valuedouble;
+	return 0;
+}
+
+static void test_repeated_events_are_one_event_with_a_count(void **state)
+{
+	const struct reg_kind *cm = client_kind("", "configmaps");
+	client_create(cl, cm, "default", cJSON_Parse("{\"metadata\":{\"name\":\"e\"}}"), on_done,
+	              NULL);
+	spin(30);
+	cJSON *obj = client_get(cl, cm, "default", "e");
+	assert_non_null(obj);
+	client_event(cl, "test-controller", obj, "Normal", "Tested", "tested %d", 1);
+	spin(30);
+	client_event(cl, "test-controller", obj, "Normal", "Tested", "tested %d", 1);
+	spin(30);
+	client_event(cl, "test-controller", obj, "Warning", "Other", "other");
+	spin(30);
+	cJSON_Delete(obj);
+	struct api_target t = { client_kind("", "events"), "default", NULL, NULL };
+	struct api_list_opts o = { 0 };
+	struct api_status s = { 0 };
+	int total = 0;
+	uint64_t rv;
+	assert_int_equal(api_list_each(api, &t, &o, count_events, &total, &rv, &s), 0);
+	assert_int_equal(total, 3);
+	struct buf b = { 0 };
+	assert_int_equal(api_list(api, &t, &o, &b, &s), 0);
+	cJSON *list = cJSON_Parse(b.data);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")), 2);
+	cJSON_Delete(list);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_informer_lists_then_follows_changes, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_workqueue_dedups_and_retries_with_back_off,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repeated_events_are_one_event_with_a_count,
 		                                setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

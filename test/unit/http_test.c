@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "core/http/http-internal.h"
 #include "core/http/http.h"
 #include "core/log/log.h"
@@ -26,6 +27,7 @@
 /* --- a server on its own loop thread ------------------------------------------------ */
 
 struct fixture {
+	struct http_tls *tls;
 	struct loop *loop;
 	struct http_server *srv;
 	pthread_t thread;
@@ -212,6 +214,13 @@ static void handle(struct http_req *r, void *arg)
 		fstat(fd, &st);
 		http_resp_header(r, "Content-Type", "application/octet-stream");
 		http_resp_file(r, 200, fd, 0, (uint64_t)st.st_size);
+	} else if (!strcmp(path, "/whoami")) {
+		const struct http_identity *id = http_req_identity(r);
+		buf_printf(&b, "tls=%d user=%s groups=", http_req_tls(r),
+		           id ? id->user : "(anonymous)");
+		for (size_t i = 0; id && i < id->ngroups; i++)
+			buf_printf(&b, "%s%s", i ? "," : "", id->groups[i]);
+		http_resp_send_buf(r, 200, &b);
 	} else if (!strcmp(path, "/nobody")) {
 		http_resp_send(r, 204, "ignored", 7);
 	} else {
@@ -249,6 +258,7 @@ static int stop_server(void **state)
 	loop_stop(fx.loop);
 	pthread_join(fx.thread, NULL);
 	loop_free(fx.loop);
+	http_tls_free(fx.tls);
 	if (fx.file_path[0])
 		unlink(fx.file_path);
 	return 0;
@@ -746,6 +756,7 @@ static void test_malformed_requests_get_4xx_and_the_server_stays_up(void **state
 {
 	static const struct bad_case cases[] = {
 		{ "GARBAGE\r\n\r\n", 400 },
+		{ "\x16\x03\x01\x02\x00\x01", 400 }, /* a TLS hello, no line end in sight */
 		{ "GET /\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400 },
 		{ "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
@@ -1058,6 +1069,271 @@ static void test_head_end_is_found_across_partial_reads(void **state)
 	assert_int_equal(http_head_end("GET / HTTP/1.0\n\n", 16, &scan), 16);
 }
 
+/* --- TLS --------------------------------------------------------------------------------- */
+
+#ifdef CONFIG_TUG_TLS
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+
+#include "http_test_certs.h"
+
+static int start_tls_server(enum http_client_auth auth)
+{
+	struct http_tls_opts t = {
+		.cert_pem = server_crt,
+		.key_pem = server_key,
+		.client_ca_pem = ca_crt,
+		.client_auth = auth,
+	};
+	/* Garbage that looks like the start of a handshake is closed on the
+	 * handshake deadline; keep it short so the test is. */
+	struct http_server_opts o = { .handler = handle, .header_timeout_ms = 1500 };
+	struct err e = { 0 };
+	memset(&fx, 0, sizeof(fx));
+	ev_closed = ev_shutdown = ev_drained = shutdown_done = 0;
+	assert_int_equal(http_tls_new(&t, &fx.tls, &e), 0);
+	assert_int_equal(loop_new(&fx.loop), 0);
+	assert_int_equal(http_server_new(fx.loop, &o, &fx.srv), 0);
+	assert_int_equal(http_server_listen(fx.srv, "127.0.0.1", 0, fx.tls, &fx.port, &e), 0);
+	assert_int_equal(pthread_create(&fx.thread, NULL, loop_thread, NULL), 0);
+	return 0;
+}
+
+static int setup_tls(void **state)
+{
+	return start_tls_server(HTTP_CLIENT_AUTH_OPTIONAL);
+}
+
+static int setup_tls_required(void **state)
+{
+	return start_tls_server(HTTP_CLIENT_AUTH_REQUIRED);
+}
+
+/* A blocking mbedtls client that trusts the test CA. */
+struct tls_client {
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca, cert;
+	mbedtls_pk_context key;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_net_context net;
+};
+
+static const char *alpn_h2_and_h1[] = { "h2", "http/1.1", NULL };
+
+/* Returns the handshake's result (0 on success). */
+static int tls_open(struct tls_client *c, const char *cert, const char *key)
+{
+	memset(c, 0, sizeof(*c));
+	mbedtls_ssl_init(&c->ssl);
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_x509_crt_init(&c->cert);
+	mbedtls_pk_init(&c->key);
+	mbedtls_entropy_init(&c->ent);
+	mbedtls_ctr_drbg_init(&c->drbg);
+	mbedtls_net_init(&c->net);
+	c->net.fd = dial();
+	assert_int_equal(mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->ent, NULL, 0),
+	                 0);
+	assert_int_equal(mbedtls_x509_crt_parse(&c->ca, (const void *)ca_crt, sizeof(ca_crt)), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
+	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                             MBEDTLS_SSL_PRESET_DEFAULT),
+	                 0);
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn_h2_and_h1);
+	if (cert) {
+		assert_int_equal(
+		    mbedtls_x509_crt_parse(&c->cert, (const void *)cert, strlen(cert) + 1), 0);
+		assert_int_equal(
+		    mbedtls_pk_parse_key(&c->key, (const void *)key, strlen(key) + 1, NULL, 0), 0);
+		assert_int_equal(mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key), 0);
+	}
+	assert_int_equal(mbedtls_ssl_setup(&c->ssl, &c->conf), 0);
+	assert_int_equal(mbedtls_ssl_set_hostname(&c->ssl, "localhost"), 0);
+	mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	return mbedtls_ssl_handshake(&c->ssl);
+}
+
+static void tls_close(struct tls_client *c)
+{
+	mbedtls_ssl_free(&c->ssl);
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_x509_crt_free(&c->cert);
+	mbedtls_pk_free(&c->key);
+	mbedtls_ctr_drbg_free(&c->drbg);
+	mbedtls_entropy_free(&c->ent);
+	mbedtls_net_free(&c->net);
+}
+
+/* Sends req and reads until the server closes; the caller frees the result. */
+static char *tls_exchange(struct tls_client *c, const char *req, size_t *len)
+{
+	struct buf b = { 0 };
+	unsigned char tmp[16384];
+	size_t off = 0, n = strlen(req);
+	while (off < n) {
+		int w = mbedtls_ssl_write(&c->ssl, (const void *)(req + off), n - off);
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+	for (;;) {
+		int r = mbedtls_ssl_read(&c->ssl, tmp, sizeof(tmp));
+		if (r <= 0)
+			break;
+		buf_add(&b, tmp, (size_t)r);
+	}
+	if (len)
+		*len = b.len;
+	buf_addc(&b, '\0');
+	return buf_steal(&b);
+}
+
+static char *whoami(const char *cert, const char *key)
+{
+	struct tls_client c;
+	assert_int_equal(tls_open(&c, cert, key), 0);
+	assert_string_equal(mbedtls_ssl_get_alpn_protocol(&c.ssl), "http/1.1");
+	char *out =
+	    tls_exchange(&c, "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL);
+	tls_close(&c);
+	return out;
+}
+
+static void test_tls_client_certificate_names_user_and_groups(void **state)
+{
+	char *out = whoami(alice_crt, alice_key);
+	assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(out, "tls=1 user=alice groups=dev,ops"));
+	free(out);
+}
+
+static void test_tls_without_or_with_unusable_certificate_is_anonymous(void **state)
+{
+	const char *certs[][2] = {
+		{ NULL, NULL },               /* none */
+		{ eve_crt, eve_key },         /* another CA's */
+		{ mallory_crt, mallory_key }, /* not for client auth */
+		{ nocn_crt, nocn_key },       /* no common name */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(certs); i++) {
+		char *out = whoami(certs[i][0], certs[i][1]);
+		if (!strstr(out, "tls=1 user=(anonymous) groups=\n") &&
+		    !strstr(out, "user=(anonymous)"))
+			fail_msg("case %zu: %s", i, out);
+		free(out);
+	}
+}
+
+static void test_tls_keeps_alive_and_answers_pipelined_requests(void **state)
+{
+	struct tls_client c;
+	assert_int_equal(tls_open(&c, alice_crt, alice_key), 0);
+	char *out = tls_exchange(&c,
+	                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+	                         "GET /async HTTP/1.1\r\nHost: x\r\n\r\n"
+	                         "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	                         NULL);
+	const char *a = strstr(out, "hello"), *b = strstr(out, "async"),
+	           *w = strstr(out, "user=alice");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(w);
+	assert_true(a < b && b < w);
+	free(out);
+	tls_close(&c);
+}
+
+static void test_tls_sends_large_files_and_streams(void **state)
+{
+	size_t n = 1024 * 1024 + 3, len;
+	strcpy(fx.file_path, "/tmp/tug-http-test.XXXXXX");
+	int fd = mkstemp(fx.file_path);
+	char *data = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 13);
+	assert_int_equal(write_all(fd, data, n), 0);
+	close(fd);
+	struct tls_client c;
+	assert_int_equal(tls_open(&c, NULL, NULL), 0);
+	char *out =
+	    tls_exchange(&c, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &len);
+	char *body = strstr(out, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal(len - (size_t)(body - out), n);
+	assert_memory_equal(body, data, n);
+	free(out);
+	tls_close(&c);
+	free(data);
+
+	assert_int_equal(tls_open(&c, NULL, NULL), 0);
+	out =
+	    tls_exchange(&c, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL);
+	assert_non_null(strstr(out, "event 3\n"));
+	assert_non_null(strstr(out, "event 1\n\r\n0\r\n\r\n"));
+	free(out);
+	tls_close(&c);
+}
+
+static void test_plain_http_and_garbage_on_the_tls_port_are_refused(void **state)
+{
+	struct resp r = { 0 };
+	int fd = dial();
+	say(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(read_resp(fd, &r, false));
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body.data, "HTTP request to an HTTPS server"));
+	close(fd);
+
+	fd = dial();
+	say(fd, "\x16\x03\x01\x00\x05hello, this is not a handshake at all");
+	assert_true(closed_by_server(fd));
+	close(fd);
+	fd = dial();
+	say(fd, "\x01\x02\x03");
+	assert_true(closed_by_server(fd));
+	close(fd);
+	/* A client that connects and never finishes its handshake is not served either,
+	 * and none of this disturbs the next client. */
+	char *out = whoami(alice_crt, alice_key);
+	assert_non_null(strstr(out, "user=alice"));
+	free(out);
+	buf_free(&r.body);
+}
+
+static void test_tls_required_mode_refuses_clients_without_certificates(void **state)
+{
+	struct tls_client c;
+	assert_int_not_equal(tls_open(&c, NULL, NULL), 0);
+	tls_close(&c);
+	assert_int_not_equal(tls_open(&c, eve_crt, eve_key), 0);
+	tls_close(&c);
+	char *out = whoami(alice_crt, alice_key);
+	assert_non_null(strstr(out, "user=alice groups=dev,ops"));
+	free(out);
+}
+
+static void test_tls_config_rejects_a_key_of_another_certificate(void **state)
+{
+	struct http_tls_opts t = { .cert_pem = server_crt, .key_pem = alice_key };
+	struct http_tls *tls = NULL;
+	struct err e = { 0 };
+	assert_int_equal(http_tls_new(&t, &tls, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "does not belong"));
+	t.key_pem = "not a key";
+	assert_int_equal(http_tls_new(&t, &tls, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "server key"));
+}
+#endif
+
 int main(void)
 {
 	if (getenv("HTTP_TEST_DEBUG"))
@@ -1114,6 +1390,24 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_shutdown_finishes_requests_ends_watches_and_refuses_new_ones, setup,
 		    stop_server),
+#ifdef CONFIG_TUG_TLS
+		cmocka_unit_test_setup_teardown(test_tls_client_certificate_names_user_and_groups,
+		                                setup_tls, stop_server),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_without_or_with_unusable_certificate_is_anonymous, setup_tls,
+		    stop_server),
+		cmocka_unit_test_setup_teardown(test_tls_keeps_alive_and_answers_pipelined_requests,
+		                                setup_tls, stop_server),
+		cmocka_unit_test_setup_teardown(test_tls_sends_large_files_and_streams, setup_tls,
+		                                stop_server),
+		cmocka_unit_test_setup_teardown(
+		    test_plain_http_and_garbage_on_the_tls_port_are_refused, setup_tls,
+		    stop_server),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_required_mode_refuses_clients_without_certificates, setup_tls_required,
+		    stop_server),
+		cmocka_unit_test(test_tls_config_rejects_a_key_of_another_certificate),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
