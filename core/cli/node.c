@@ -37,6 +37,7 @@ struct node {
 	bool server, stopping;
 };
 
+#ifdef NODE_SERVES_API
 /* How long clients get to finish requests when the server stops (watches end at once). */
 #define API_SHUTDOWN_MS 5000
 
@@ -45,13 +46,14 @@ static void on_api_stopped(void *arg)
 	struct node *n = arg;
 	loop_stop(n->loop);
 }
+#endif
 
 /* First signal: stop gracefully; a second one stops at once. */
 static void on_stop_signal(struct loop *l, int signo, void *arg)
 {
-	struct node *n = arg;
 	log_info("%s: shutting down", strsignal(signo));
 #ifdef NODE_SERVES_API
+	struct node *n = arg;
 	if (n->api && !n->stopping) {
 		n->stopping = true;
 		serve_shutdown(n->api, API_SHUTDOWN_MS, on_api_stopped, n);
