@@ -17,6 +17,9 @@
 #include "core/log/log.h"
 #include "core/loop/loop.h"
 #include "core/store/store.h"
+#ifdef CONFIG_TUG_KUBELET
+#include "cri/cri.h"
+#endif
 
 /* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
 static const char *const volatile_prefixes[] = {
@@ -33,13 +36,16 @@ struct node {
 #ifdef NODE_SERVES_API
 	struct api *api;
 #endif
+#ifdef CONFIG_TUG_KUBELET
+	struct cri_runtime *runtime;
+#endif
 	bool server, stopping;
 };
 
+#ifdef NODE_SERVES_API
 /* How long clients get to finish requests when the server stops (watches end at once). */
 #define API_SHUTDOWN_MS 5000
 
-#ifdef NODE_SERVES_API
 static void on_api_stopped(void *arg)
 {
 	struct node *n = arg;
@@ -142,12 +148,27 @@ int node_run(struct tug_config *cfg, bool server)
 	if (server && start_api(&n) < 0)
 		goto out;
 #endif
+#ifdef CONFIG_TUG_KUBELET
+	/* The node half: containerd (ours, or --container-runtime-endpoint) and CRI. */
+	if (!(server && cfg->disable_agent)) {
+		struct cri_runtime_opts ro = { .data_dir = cfg->data_dir,
+			                       .endpoint = cfg->container_runtime_endpoint };
+		struct err e = { 0 };
+		if (cri_runtime_start(n.loop, &ro, &n.runtime, &e) < 0) {
+			log_error("%s", e.msg);
+			goto out;
+		}
+	}
+#endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
 	         TUG_COMMIT, cfg->data_dir);
 	if (loop_run(n.loop) < 0)
 		goto out;
 	rc = 0;
 out:
+#ifdef CONFIG_TUG_KUBELET
+	cri_runtime_stop(n.runtime);
+#endif
 #ifdef NODE_SERVES_API
 	serve_free(n.serve);
 	api_free(n.api);

@@ -114,8 +114,8 @@ static void field_of(struct reg_vctx *v, const char *key, char *out, size_t outl
 		snprintf(out, outlen, "%s", v->path);
 	else if (!v->len)
 		snprintf(out, outlen, "%s", key);
-	else
-		snprintf(out, outlen, "%s.%s", v->path, key);
+	else /* bounded so gcc -O2 sees it fits a 256-byte buffer (arm64 cross build) */
+		snprintf(out, outlen, "%.190s.%.60s", v->path, key);
 }
 
 static void value_text(const cJSON *value, char *out, size_t outlen)
