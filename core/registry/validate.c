@@ -110,12 +110,16 @@ static void quote(char *out, size_t outlen, const char *s)
 
 static void field_of(struct reg_vctx *v, const char *key, char *out, size_t outlen)
 {
+	int n;
 	if (!key)
-		snprintf(out, outlen, "%s", v->path);
+		n = snprintf(out, outlen, "%s", v->path);
 	else if (!v->len)
-		snprintf(out, outlen, "%s", key);
+		n = snprintf(out, outlen, "%s", key);
 	else
-		snprintf(out, outlen, "%s.%s", v->path, key);
+		n = snprintf(out, outlen, "%s.%s", v->path, key);
+	/* A path too long for a cause is cut; it still says where the problem starts. */
+	if (n < 0)
+		out[0] = '\0';
 }
 
 static void value_text(const cJSON *value, char *out, size_t outlen)
