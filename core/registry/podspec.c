@@ -70,11 +70,12 @@ static void probe_defaults(cJSON *c, const char *key)
 
 void reg_resource_list_defaults(cJSON *list)
 {
-	cJSON *it;
-	cJSON_ArrayForEach(it, (cJSON_IsObject(list) ? list : NULL))
-	{
+	cJSON *it, *next;
+	/* Replacing a member frees it, so the walk keeps its successor first. */
+	for (it = cJSON_IsObject(list) ? list->child : NULL; it; it = next) {
 		struct reg_qty q;
 		char text[128];
+		next = it->next;
 		if (!reg_qty_json(it, &q))
 			continue;
 		reg_qty_round_up(&q, -3);
