@@ -16,7 +16,7 @@ static void ns_defaults(cJSON *obj)
 	const char *name = reg_at_str(obj, "metadata.name");
 	if (name && *name) {
 		cJSON *labels = reg_obj(reg_obj(obj, "metadata", true), "labels", true);
-		const char *have = reg_at_str(labels, "kubernetes.io/metadata.name");
+		const char *have = reg_get_str(labels, "kubernetes.io/metadata.name");
 		if (labels && (!have || strcmp(have, name) != 0))
 			reg_set(labels, "kubernetes.io/metadata.name", cJSON_CreateString(name));
 	}
@@ -526,8 +526,9 @@ static void secret_validate(const cJSON *obj, const cJSON *old, struct reg_error
 	if (!type)
 		type = "";
 	if (!strcmp(type, "kubernetes.io/service-account-token")) {
-		if (!*reg_at_strz(reg_at(obj, "metadata.annotations"),
-		                  "kubernetes.io/service-account.name")) {
+		const char *sa = reg_get_str(reg_at(obj, "metadata.annotations"),
+		                             "kubernetes.io/service-account.name");
+		if (!sa || !*sa) {
 			struct reg_vctx m;
 			reg_vinit(&m, errs, "metadata.annotations");
 			reg_vmap(&m, "kubernetes.io/service-account.name");
@@ -1032,7 +1033,7 @@ static void pvc_row(const cJSON *obj, int64_t now, cJSON *cells)
 		}
 	}
 	const cJSON *ann = reg_at_obj(obj, "metadata.annotations");
-	const char *cls = reg_at_str(ann, "volume.beta.kubernetes.io/storage-class");
+	const char *cls = reg_get_str(ann, "volume.beta.kubernetes.io/storage-class");
 	if (!cJSON_IsString(reg_get(ann, "volume.beta.kubernetes.io/storage-class")))
 		cls = reg_at_strz(obj, "spec.storageClassName");
 	const char *vac = reg_at_str(obj, "spec.volumeAttributesClassName");

@@ -14,6 +14,12 @@ const cJSON *reg_get(const cJSON *o, const char *key)
 	return it;
 }
 
+const char *reg_get_str(const cJSON *o, const char *key)
+{
+	const cJSON *it = reg_get(o, key);
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
 const cJSON *reg_at(const cJSON *o, const char *path)
 {
 	char key[128];

@@ -16,6 +16,8 @@ const cJSON *reg_get(const cJSON *o, const char *key);
 /* Dotted path of object keys: "spec.template.spec". */
 const cJSON *reg_at(const cJSON *o, const char *path);
 const char *reg_at_str(const cJSON *o, const char *path);
+/* The member named key exactly (label and annotation keys have dots), when it is a string. */
+const char *reg_get_str(const cJSON *o, const char *key);
 /* The string, or "" when absent or not a string. */
 const char *reg_at_strz(const cJSON *o, const char *path);
 int64_t reg_at_int(const cJSON *o, const char *path, int64_t dflt);

@@ -724,7 +724,7 @@ bool reg_selector_matches(const cJSON *sel, const cJSON *labels)
 	const cJSON *it;
 	cJSON_ArrayForEach(it, reg_at_obj(sel, "matchLabels"))
 	{
-		const char *have = reg_at_str(labels, it->string);
+		const char *have = reg_get_str(labels, it->string);
 		if (!cJSON_IsString(it) || !have || strcmp(have, it->valuestring) != 0)
 			return false;
 	}
@@ -734,7 +734,7 @@ bool reg_selector_matches(const cJSON *sel, const cJSON *labels)
 		const cJSON *vals = reg_get(it, "values");
 		if (!k || !op)
 			return false;
-		const char *have = reg_at_str(labels, k);
+		const char *have = reg_get_str(labels, k);
 		if (!strcmp(op, "In")) {
 			if (!have || !in_values(vals, have))
 				return false;
@@ -769,8 +769,10 @@ void reg_format_labels(const cJSON *map, struct buf *b)
 		keys[k++] = it->string;
 	}
 	qsort(keys, (size_t)k, sizeof(*keys), cmp_str);
-	for (int i = 0; i < k; i++)
-		buf_printf(b, "%s%s=%s", i ? "," : "", keys[i], reg_at_strz(map, keys[i]));
+	for (int i = 0; i < k; i++) {
+		const char *v = reg_get_str(map, keys[i]);
+		buf_printf(b, "%s%s=%s", i ? "," : "", keys[i], v ? v : "");
+	}
 	if (k == 0)
 		buf_adds(b, "<none>");
 	free(keys);
