@@ -7,44 +7,184 @@
 /* --- defaults ------------------------------------------------------------------------------- */
 
 /*
+ * Image references, checked the way upstream's image-name parser (the distribution reference
+ * grammar) checks them, because imagePullPolicy depends on whether the parse succeeds:
+ *   [host[:port]/]component[/component...][:tag][@algorithm:hex]
+ */
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_word(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* A path component: lower-case alphanumeric runs joined by ".", "_", "__" or dashes. */
+static bool path_component_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (;;) {
+		size_t run = i;
+		while (i < n && is_lower_alnum(s[i]))
+			i++;
+		if (i == run)
+			return false;
+		if (i == n)
+			return true;
+		if (s[i] == '.')
+			i++;
+		else if (s[i] == '_')
+			i += i + 1 < n && s[i + 1] == '_' ? 2 : 1;
+		else if (s[i] == '-')
+			while (i < n && s[i] == '-')
+				i++;
+		else
+			return false;
+	}
+}
+
+/* A registry host (DNS name or IPv4, or [IPv6]) with an optional numeric port. */
+static bool domain_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n && s[0] == '[') {
+		while (i < n && s[i] != ']')
+			i++;
+		if (i == n || i < 3)
+			return false;
+		for (size_t k = 1; k < i; k++)
+			if (!strchr("0123456789abcdefABCDEF:.", s[k]))
+				return false;
+		i++;
+	} else {
+		for (;;) {
+			size_t part = i;
+			while (i < n && (is_lower_alnum(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') ||
+			                 s[i] == '-'))
+				i++;
+			if (i == part || s[part] == '-' || s[i - 1] == '-')
+				return false;
+			if (i < n && s[i] == '.') {
+				i++;
+				continue;
+			}
+			break;
+		}
+	}
+	if (i == n)
+		return true;
+	if (s[i] != ':' || i + 1 == n)
+		return false;
+	for (i++; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* algorithm:hex for the algorithms upstream supports, with their exact lengths. */
+static bool digest_ok(const char *s)
+{
+	static const struct {
+		const char *alg;
+		size_t hex;
+	} algs[] = { { "sha256:", 64 }, { "sha384:", 96 }, { "sha512:", 128 } };
+	for (size_t a = 0; a < ARRAY_SIZE(algs); a++) {
+		size_t al = strlen(algs[a].alg);
+		if (strncmp(s, algs[a].alg, al) != 0)
+			continue;
+		const char *h = s + al;
+		if (strlen(h) != algs[a].hex)
+			return false;
+		for (; *h; h++)
+			if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* Parses an image reference; false when upstream's parser would refuse it. */
+static bool image_ref_parse(const char *image, const char **tag, size_t *taglen, bool *digest)
+{
+	size_t len = strlen(image);
+	const char *at = strchr(image, '@');
+	size_t n = at ? (size_t)(at - image) : len;
+	*tag = NULL;
+	*taglen = 0;
+	*digest = at != NULL;
+	if (n == 0 || (at && !digest_ok(at + 1)))
+		return false;
+	/* A tag is a ':' after the last '/'; one before it belongs to a registry host:port. */
+	size_t name_end = n;
+	for (size_t i = 0; i < n; i++) {
+		if (image[i] == '/')
+			name_end = n;
+		else if (image[i] == ':')
+			name_end = i;
+	}
+	if (name_end < n) {
+		*tag = image + name_end + 1;
+		*taglen = n - name_end - 1;
+		if (*taglen == 0 || *taglen > 128)
+			return false;
+		for (size_t i = 0; i < *taglen; i++)
+			if (!is_word((*tag)[i]) && (i == 0 || ((*tag)[i] != '.' && (*tag)[i] != '-')))
+				return false;
+	}
+	if (name_end > 255)
+		return false;
+	/* The first component is a registry when it looks like a host. */
+	const char *p = image, *end = image + name_end;
+	const char *slash = memchr(image, '/', name_end);
+	if (slash) {
+		size_t hn = (size_t)(slash - image);
+		bool upper = false;
+		for (size_t i = 0; i < hn; i++)
+			upper |= image[i] >= 'A' && image[i] <= 'Z';
+		if (memchr(image, '.', hn) || memchr(image, ':', hn) || upper ||
+		    (hn == 9 && !strncmp(image, "localhost", 9))) {
+			if (!domain_ok(image, hn))
+				return false;
+			p = slash + 1;
+		}
+	}
+	for (;;) {
+		const char *e = memchr(p, '/', (size_t)(end - p));
+		if (!path_component_ok(p, (size_t)((e ? e : end) - p)))
+			return false;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	/* A bare 64-character hex string would be mistaken for an image ID. */
+	if (!slash && name_end == 64 && !*tag && !at) {
+		size_t i = 0;
+		while (i < 64 && ((image[i] >= '0' && image[i] <= '9') ||
+		                  (image[i] >= 'a' && image[i] <= 'f')))
+			i++;
+		if (i == 64)
+			return false;
+	}
+	return true;
+}
+
+/*
  * imagePullPolicy follows the tag as upstream's image-name parser sees it: no tag means
  * "latest" (pull Always) unless the image is pinned by digest; a name the parser rejects gets
  * IfNotPresent, since upstream ignores the parse error there.
  */
 static const char *pull_policy_for(const char *image)
 {
-	if (!*image)
+	const char *tag;
+	size_t taglen;
+	bool digest;
+	if (!image_ref_parse(image, &tag, &taglen, &digest))
 		return "IfNotPresent";
-	for (const char *p = image; *p; p++)
-		if (*p == ' ' || *p == '\t' || *p == '\n')
-			return "IfNotPresent";
-	const char *at = strchr(image, '@');
-	size_t n = at ? (size_t)(at - image) : strlen(image);
-	/* A tag is a ':' after the last '/'; one before it belongs to a registry host:port. */
-	const char *colon = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (image[i] == '/')
-			colon = NULL;
-		else if (image[i] == ':')
-			colon = image + i;
-	}
-	/* The repository path (after a registry host) must be lower case. */
-	const char *first = strchr(image, '/');
-	const char *path = image;
-	if (first && first < image + n) {
-		size_t hn = (size_t)(first - image);
-		if (memchr(image, '.', hn) || memchr(image, ':', hn) ||
-		    (hn == 9 && !strncmp(image, "localhost", 9)))
-			path = first + 1;
-	}
-	for (const char *p = path; p < (colon ? colon : image + n); p++)
-		if (*p >= 'A' && *p <= 'Z')
-			return "IfNotPresent";
-	if (colon) {
-		size_t tl = (size_t)(image + n - colon - 1);
-		return tl == 6 && !strncmp(colon + 1, "latest", 6) ? "Always" : "IfNotPresent";
-	}
-	return at ? "IfNotPresent" : "Always";
+	if (tag)
+		return taglen == 6 && !strncmp(tag, "latest", 6) ? "Always" : "IfNotPresent";
+	return digest ? "IfNotPresent" : "Always";
 }
 
 static void http_get_defaults(cJSON *handler)
