@@ -130,7 +130,8 @@ static bool image_ref_parse(const char *image, const char **tag, size_t *taglen,
 		if (*taglen == 0 || *taglen > 128)
 			return false;
 		for (size_t i = 0; i < *taglen; i++)
-			if (!is_word((*tag)[i]) && (i == 0 || ((*tag)[i] != '.' && (*tag)[i] != '-')))
+			if (!is_word((*tag)[i]) &&
+			    (i == 0 || ((*tag)[i] != '.' && (*tag)[i] != '-')))
 				return false;
 	}
 	if (name_end > 255)
@@ -497,6 +498,14 @@ static bool standard_container_resource(const char *name)
 	       !strcmp(name, "ephemeral-storage") || str_has_prefix(name, "hugepages-");
 }
 
+/* Native resources may be requested below their limit; extended ones (example.com/gpu) and
+ * huge pages may not. */
+static bool overcommit_allowed(const char *name)
+{
+	bool native = !strchr(name, '/') || strstr(name, "kubernetes.io/");
+	return native && !str_has_prefix(name, "hugepages-");
+}
+
 /* A resource list: names and non-negative quantities. */
 void reg_vresource_list(struct reg_vctx *v, const cJSON *o, const char *key)
 {
@@ -552,17 +561,28 @@ static void validate_resources(struct reg_vctx *v, const cJSON *c)
 	cJSON_ArrayForEach(req, reg_at_obj(res, "requests"))
 	{
 		const cJSON *lim = reg_get(reg_at_obj(res, "limits"), req->string);
+		bool overcommit = overcommit_allowed(req->string);
 		struct reg_qty qr, ql;
-		if (!lim || !reg_qty_json(req, &qr) || !reg_qty_json(lim, &ql))
+		if (!reg_qty_json(req, &qr))
 			continue;
-		if (reg_qty_cmp(&qr, &ql) > 0) {
+		/* Upstream names the list, not the key, for a request that disagrees. */
+		if (!lim) {
+			if (!overcommit)
+				reg_vreq(v, "limits",
+				         "a limit must be set for resources that "
+				         "cannot be overcommitted");
+			continue;
+		}
+		if (!reg_qty_json(lim, &ql))
+			continue;
+		int cmp = reg_qty_cmp(&qr, &ql);
+		if ((!overcommit && cmp != 0) || cmp > 0) {
 			char tr[128], tl[128];
 			reg_qty_format(&qr, tr, sizeof(tr));
 			reg_qty_format(&ql, tl, sizeof(tl));
 			size_t m2 = reg_vkey(v, "requests");
-			reg_vmap(v, req->string);
-			reg_vinvalid_str(v, NULL, tr,
-			                 "must be less than or equal to %s limit of %s",
+			reg_vinvalid_str(v, NULL, tr, "must be %s %s limit of %s",
+			                 overcommit ? "less than or equal to" : "equal to",
 			                 req->string, tl);
 			reg_vpop(v, m2);
 		}
