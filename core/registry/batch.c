@@ -130,10 +130,10 @@ static void validate_job_spec(struct reg_vctx *v, const cJSON *spec, bool is_tem
 		reg_vselector(v, spec, "selector");
 	}
 	reg_template_validate(v, spec, "template", REG_TEMPLATE_JOB);
-	const cJSON *labels = reg_at(spec, "template.metadata.labels");
+	const cJSON *labels;
 	char tmp[8];
-	if (cJSON_IsObject(sel) && reg_selector_string(sel, tmp, sizeof(tmp)) == 0 &&
-	    !reg_selector_matches(sel, labels))
+	if (reg_template_labels(spec, &labels) && cJSON_IsObject(sel) &&
+	    reg_selector_string(sel, tmp, sizeof(tmp)) == 0 && !reg_selector_matches(sel, labels))
 		reg_vinvalid(v, "template.metadata.labels", labels,
 		             "`selector` does not match template `labels`");
 	UNUSED(manual);

@@ -152,9 +152,7 @@ static void node_validate_status_part(struct reg_vctx *v, const cJSON *obj)
 		size_t m2 = reg_vkey(v, "addresses");
 		reg_vidx(v, i++);
 		reg_venum(v, a, "type", true, addr_types);
-		const char *addr = reg_vstr(v, a, "address");
-		if (!addr || !*addr)
-			reg_vreq(v, "address", NULL);
+		reg_vstr_req(v, a, "address");
 		reg_vpop(v, m2);
 	}
 	reg_varr(v, st, "conditions");
@@ -190,10 +188,8 @@ static void node_validate(const cJSON *obj, const cJSON *old, struct reg_errors 
 	{
 		size_t m2 = reg_vkey(&v, "taints");
 		reg_vidx(&v, i);
-		const char *key = reg_vstr(&v, t, "key");
-		if (!key || !*key)
-			reg_vreq(&v, "key", NULL);
-		else
+		const char *key = reg_vstr_req(&v, t, "key");
+		if (key)
 			reg_vqualified(&v, "key", key);
 		const char *val = reg_vstr(&v, t, "value"), *e;
 		if (val && (e = reg_check_label_value(val)))

@@ -245,7 +245,9 @@ static void container_defaults(cJSON *c, bool is_pod, bool host_network)
 		cJSON *req = reg_obj(res, "requests", true), *l;
 		cJSON_ArrayForEach(l, (req ? limits : NULL))
 		{
-			if (!reg_get(req, l->string))
+			/* Only quantities: a malformed limit is reported once, at the limit. */
+			struct reg_qty q;
+			if (!reg_get(req, l->string) && reg_qty_json(l, &q))
 				reg_set(req, l->string, cJSON_Duplicate(l, true));
 		}
 	}
@@ -614,10 +616,8 @@ static void validate_env(struct reg_vctx *v, const cJSON *c)
 			reg_vpop(v, m);
 			continue;
 		}
-		const char *name = reg_vstr(v, e, "name");
-		if (!name || !*name)
-			reg_vreq(v, "name", NULL);
-		else if (!env_name_ok(name))
+		const char *name = reg_vstr_req(v, e, "name");
+		if (name && !env_name_ok(name))
 			reg_vinvalid_str(
 			    v, "name", name,
 			    "a valid environment variable name must be letters, digits, "
@@ -684,11 +684,8 @@ static void validate_ports(struct reg_vctx *v, const cJSON *c, bool host_network
 			}
 		}
 		int64_t cp = 0, hp = 0;
-		if (!reg_get(p, "containerPort"))
-			reg_vreq(v, "containerPort", NULL);
-		else
-			reg_vport(v, p, "containerPort", true);
-		reg_vint(v, p, "containerPort", &cp);
+		reg_vport(v, p, "containerPort", true);
+		reg_json_int(reg_get(p, "containerPort"), &cp);
 		if (reg_vint(v, p, "hostPort", &hp) && hp != 0) {
 			if (hp < 1 || hp > 65535)
 				reg_vinvalid_int(v, "hostPort", hp,
@@ -728,17 +725,13 @@ static void validate_mounts(struct reg_vctx *v, const cJSON *c, const cJSON *spe
 			reg_vpop(v, m);
 			continue;
 		}
-		const char *name = reg_vstr(v, vm, "name");
-		if (!name || !*name) {
-			reg_vreq(v, "name", NULL);
-		} else if (!has_volume(spec, name)) {
+		const char *name = reg_vstr_req(v, vm, "name");
+		if (name && !has_volume(spec, name)) {
 			char f[300];
 			snprintf(f, sizeof(f), "%.250s.name", v->path);
 			reg_err(v->errs, "FieldValueNotFound", f, "Not found: \"%s\"", name);
 		}
-		const char *mp = reg_vstr(v, vm, "mountPath");
-		if (!mp || !*mp)
-			reg_vreq(v, "mountPath", NULL);
+		reg_vstr_req(v, vm, "mountPath");
 		reg_vpop(v, m);
 	}
 }
@@ -746,10 +739,8 @@ static void validate_mounts(struct reg_vctx *v, const cJSON *c, const cJSON *spe
 static void validate_container(struct reg_vctx *v, const cJSON *c, const cJSON *spec,
                                enum reg_podspec_use use, bool init)
 {
-	const char *name = reg_vstr(v, c, "name");
-	if (!name || !*name)
-		reg_vreq(v, "name", NULL);
-	else
+	const char *name = reg_vstr_req(v, c, "name");
+	if (name)
 		reg_vdns_label(v, "name", name);
 	const char *image = reg_vstr(v, c, "image");
 	if (!image || !*image) {
@@ -855,10 +846,8 @@ static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 			i++;
 			continue;
 		}
-		const char *name = reg_vstr(v, vol, "name");
-		if (!name || !*name) {
-			reg_vreq(v, "name", NULL);
-		} else {
+		const char *name = reg_vstr_req(v, vol, "name");
+		if (name) {
 			reg_vdns_label(v, "name", name);
 			const cJSON *o;
 			int j = 0;
@@ -876,9 +865,7 @@ static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 		const cJSON *pvc = reg_vobj(v, vol, "persistentVolumeClaim");
 		if (pvc) {
 			size_t m2 = reg_vkey(v, "persistentVolumeClaim");
-			const char *cn = reg_vstr(v, pvc, "claimName");
-			if (!cn || !*cn)
-				reg_vreq(v, "claimName", NULL);
+			reg_vstr_req(v, pvc, "claimName");
 			reg_vpop(v, m2);
 		}
 		const cJSON *cm = reg_vobj(v, vol, "configMap");
@@ -886,9 +873,7 @@ static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 		const cJSON *hp = reg_vobj(v, vol, "hostPath");
 		if (hp) {
 			size_t m2 = reg_vkey(v, "hostPath");
-			const char *p = reg_vstr(v, hp, "path");
-			if (!p || !*p)
-				reg_vreq(v, "path", NULL);
+			reg_vstr_req(v, hp, "path");
 			reg_vpop(v, m2);
 		}
 		UNUSED(cm);
@@ -1012,14 +997,28 @@ void reg_podspec_validate(struct reg_vctx *v, const cJSON *spec, enum reg_podspe
 	{
 		size_t m = reg_vkey(v, "schedulingGates");
 		reg_vidx(v, i++);
-		const char *name = reg_vstr(v, g, "name");
-		if (!name || !*name)
-			reg_vreq(v, "name", NULL);
-		else
+		const char *name = reg_vstr_req(v, g, "name");
+		if (name)
 			reg_vqualified(v, "name", name);
 		reg_vpop(v, m);
 	}
 	reg_varr(v, spec, "ephemeralContainers");
+}
+
+bool reg_template_labels(const cJSON *spec, const cJSON **labels)
+{
+	static const char *const steps[] = { "template", "metadata", "labels" };
+	const cJSON *o = spec;
+	*labels = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		o = reg_get(o, steps[i]);
+		if (!o)
+			return true;
+		if (!cJSON_IsObject(o))
+			return false;
+	}
+	*labels = o;
+	return true;
 }
 
 void reg_template_validate(struct reg_vctx *v, const cJSON *o, const char *key,

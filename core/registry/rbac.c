@@ -148,10 +148,8 @@ static void validate_binding(const cJSON *obj, const cJSON *old, struct reg_erro
 		kind_ok |= !strcmp(kind, kinds[i]);
 	if (!kind_ok)
 		reg_vunsupported(&v, "kind", kind ? kind : "", kinds);
-	const char *name = reg_vstr(&v, ref, "name");
-	if (!name || !*name)
-		reg_vreq(&v, "name", NULL);
-	else if (reg_check_path_segment(name))
+	const char *name = reg_vstr_req(&v, ref, "name");
+	if (name && reg_check_path_segment(name))
 		reg_vinvalid_str(&v, "name", name, "%s", reg_check_path_segment(name));
 	reg_vpop(&v, m);
 
@@ -166,12 +164,10 @@ static void validate_binding(const cJSON *obj, const cJSON *old, struct reg_erro
 			reg_vpop(&v, m2);
 			continue;
 		}
-		const char *sn = reg_vstr(&v, s, "name");
+		const char *sn = reg_vstr_req(&v, s, "name");
 		const char *sk = reg_vstr(&v, s, "kind");
 		const char *sg = reg_vstr(&v, s, "apiGroup");
 		const char *sns = reg_vstr(&v, s, "namespace");
-		if (!sn || !*sn)
-			reg_vreq(&v, "name", NULL);
 		if (sk && !strcmp(sk, "ServiceAccount")) {
 			if (sn && *sn)
 				reg_vdns_subdomain(&v, "name", sn);

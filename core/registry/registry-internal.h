@@ -86,6 +86,11 @@ void reg_vtoolong(struct reg_vctx *v, const char *key, int max);
  * absent; a FieldValueInvalid cause (and NULL/false) when present with the wrong type.
  */
 const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key);
+/* A string that must not be empty: Required when absent or "", else as reg_vstr. NULL unless a
+ * non-empty string. */
+const char *reg_vstr_req(struct reg_vctx *v, const cJSON *o, const char *key);
+/* True when the member is absent, null or "": what Required means for a string. */
+bool reg_vmissing(const cJSON *o, const char *key);
 bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out);
 /* -1 absent (or wrong type, reported), else 0/1. */
 int reg_vbool(struct reg_vctx *v, const cJSON *o, const char *key);
@@ -144,6 +149,9 @@ void reg_podspec_defaults(cJSON *spec, bool is_pod);
 void reg_template_defaults(cJSON *tmpl);
 void reg_podspec_validate(struct reg_vctx *v, const cJSON *spec, enum reg_podspec_use use);
 /* A PodTemplateSpec at key: labels, then spec. */
+/* The labels of spec.template, for the selector check: false when template, its metadata or
+ * the labels have a wrong type (reported already), else *labels (NULL when there are none). */
+bool reg_template_labels(const cJSON *spec, const cJSON **labels);
 void reg_template_validate(struct reg_vctx *v, const cJSON *o, const char *key,
                            enum reg_podspec_use use);
 /* Canonical quantities in a resource list, rounded up to milli units (SetDefaults_ResourceList). */

@@ -184,7 +184,7 @@ static void svc_validate_ports(struct reg_vctx *v, const cJSON *spec, const char
 		}
 		const char *name = reg_vstr(v, p, "name");
 		if (!name || !*name) {
-			if (n > 1)
+			if (n > 1 && reg_vmissing(p, "name"))
 				reg_vreq(v, "name", NULL);
 		} else {
 			reg_vdns_label(v, "name", name);
@@ -294,10 +294,8 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 		i++;
 	}
 	if (extname) {
-		const char *en = reg_vstr(&v, spec, "externalName");
-		if (!en || !*en)
-			reg_vreq(&v, "externalName", NULL);
-		else {
+		const char *en = reg_vstr_req(&v, spec, "externalName");
+		if (en) {
 			/* A trailing dot (fully qualified) is allowed. */
 			char name[256];
 			snprintf(name, sizeof(name), "%s", en);
@@ -530,10 +528,8 @@ static void ep_validate_addresses(struct reg_vctx *v, const cJSON *ss, const cha
 	{
 		size_t m = reg_vkey(v, key);
 		reg_vidx(v, i++);
-		const char *ip = reg_vstr(v, a, "ip");
-		if (!ip || !*ip)
-			reg_vreq(v, "ip", NULL);
-		else if (!reg_is_ip(ip))
+		const char *ip = reg_vstr_req(v, a, "ip");
+		if (ip && !reg_is_ip(ip))
 			reg_vinvalid_str(v, "ip", ip, "must be a valid IP address");
 		const char *host = reg_vstr(v, a, "hostname");
 		if (host && *host)
@@ -569,7 +565,7 @@ static void ep_validate(const cJSON *obj, const cJSON *old, struct reg_errors *e
 			size_t m2 = reg_vkey(&v, "ports");
 			reg_vidx(&v, j++);
 			const char *name = reg_vstr(&v, p, "name");
-			if ((!name || !*name) && np > 1)
+			if (np > 1 && reg_vmissing(p, "name"))
 				reg_vreq(&v, "name", NULL);
 			else if (name && *name)
 				reg_vdns_label(&v, "name", name);

@@ -258,6 +258,26 @@ const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key)
 	return it->valuestring;
 }
 
+bool reg_vmissing(const cJSON *o, const char *key)
+{
+	const cJSON *it = member(o, key);
+	return !it || (cJSON_IsString(it) && !*it->valuestring);
+}
+
+const char *reg_vstr_req(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const cJSON *it = member(o, key);
+	if (it && !cJSON_IsString(it)) {
+		wrong_type(v, key, it, "a string");
+		return NULL;
+	}
+	if (!it || !*it->valuestring) {
+		reg_vreq(v, key, NULL);
+		return NULL;
+	}
+	return it->valuestring;
+}
+
 bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out)
 {
 	const cJSON *it = member(o, key);
@@ -670,10 +690,8 @@ void reg_vselector_obj(struct reg_vctx *v, const cJSON *sel)
 			reg_vpop(v, m2);
 			continue;
 		}
-		const char *k = reg_vstr(v, it, "key");
-		if (!k || !*k)
-			reg_vreq(v, "key", NULL);
-		else
+		const char *k = reg_vstr_req(v, it, "key");
+		if (k)
 			reg_vqualified(v, "key", k);
 		const char *op = reg_venum(v, it, "operator", true, selector_ops);
 		const cJSON *vals = reg_varr(v, it, "values");
