@@ -182,12 +182,16 @@ static void neutralize(cJSON *spec, const cJSON *old)
 		}
 	}
 	static const char *const free_fields[] = { "activeDeadlineSeconds", "tolerations",
-		                                   "schedulingGates",
-		                                   "terminationGracePeriodSeconds" };
+		                                   "schedulingGates" };
 	for (size_t i = 0; i < ARRAY_SIZE(free_fields); i++) {
 		const cJSON *o = reg_get(old, free_fields[i]);
 		reg_set(spec, free_fields[i], o ? cJSON_Duplicate(o, true) : cJSON_CreateNull());
 	}
+	/* The grace period may only be fixed up from a negative value (older clients) to 1. */
+	int64_t was, now;
+	if (reg_json_int(reg_get(old, "terminationGracePeriodSeconds"), &was) && was < 0 &&
+	    reg_json_int(reg_get(spec, "terminationGracePeriodSeconds"), &now) && now == 1)
+		reg_set(spec, "terminationGracePeriodSeconds", cJSON_CreateNumber((double)was));
 }
 
 static bool gates_only_removed(const cJSON *now, const cJSON *old)
@@ -247,7 +251,8 @@ static void pod_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 			    "`spec.containers[*].image`, `spec.initContainers[*].image`, "
 			    "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions "
 			    "to existing tolerations), `spec.terminationGracePeriodSeconds` "
-			    "and removals from `spec.schedulingGates`");
+			    "(from a negative value to 1) and removals from "
+			    "`spec.schedulingGates`");
 		cJSON_Delete(a);
 		cJSON_Delete(b);
 	}
@@ -286,9 +291,8 @@ static void pod_validate_status(const cJSON *obj, const cJSON *old, struct reg_e
 	const char *node = reg_at_str(obj, "spec.nodeName"),
 	           *onode = reg_at_str(old, "spec.nodeName");
 	if (old && onode && *onode && (!node || strcmp(node, onode) != 0)) {
-		struct reg_vctx v2;
-		reg_vinit(&v2, errs, "spec");
-		reg_vforbidden(&v2, "nodeName", "may not be changed by a status update");
+		/* Upstream names it under status, although it lives in spec. */
+		reg_vforbidden(&v, "nodeName", "may not be changed by a status update");
 	}
 }
 
