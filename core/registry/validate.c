@@ -816,9 +816,11 @@ static int selector_text(const cJSON *sel, struct buf *b)
 	struct req *r = xcalloc((size_t)n + 1, sizeof(*r));
 	int k = 0, rc = 0;
 	const cJSON *it;
+	/* Keys and values are checked as upstream's requirements check them. */
 	cJSON_ArrayForEach(it, reg_at_obj(sel, "matchLabels"))
 	{
-		if (!cJSON_IsString(it)) {
+		if (!cJSON_IsString(it) || reg_check_qualified_name(it->string) ||
+		    reg_check_label_value(it->valuestring)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -829,7 +831,8 @@ static int selector_text(const cJSON *sel, struct buf *b)
 	{
 		const char *key = reg_at_str(it, "key"), *op = reg_at_str(it, "operator");
 		const cJSON *vals = reg_at_arr(it, "values"), *val;
-		if (!key || !op) {
+		if (!key || !op || reg_check_qualified_name(key) ||
+		    (reg_get(it, "values") && !vals)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -837,7 +840,9 @@ static int selector_text(const cJSON *sel, struct buf *b)
 		const char **vs = xcalloc((size_t)nv + 1, sizeof(*vs));
 		cJSON_ArrayForEach(val, vals)
 		{
-			if (cJSON_IsString(val))
+			if (!cJSON_IsString(val) || reg_check_label_value(val->valuestring))
+				rc = -EINVAL;
+			else
 				vs[j++] = val->valuestring;
 		}
 		qsort(vs, (size_t)j, sizeof(*vs), cmp_str);
@@ -849,10 +854,10 @@ static int selector_text(const cJSON *sel, struct buf *b)
 			buf_addc(&t, ')');
 			if (j == 0)
 				rc = -EINVAL;
-		} else if (!strcmp(op, "Exists")) {
-			buf_adds(&t, key);
-		} else if (!strcmp(op, "DoesNotExist")) {
-			buf_printf(&t, "!%s", key);
+		} else if (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist")) {
+			buf_printf(&t, "%s%s", op[0] == 'D' ? "!" : "", key);
+			if (nv)
+				rc = -EINVAL;
 		} else {
 			rc = -EINVAL;
 		}
