@@ -272,7 +272,8 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	    (!reg_get(spec, "ports") || cJSON_IsArray(reg_get(spec, "ports"))))
 		reg_vreq(&v, "ports", NULL);
 	svc_validate_ports(&v, spec, type);
-	if (ip && *ip && !headless && !reg_is_ip(ip))
+	/* clusterIP is clusterIPs[0] written again; upstream reports a bad address once, there. */
+	if (ip && *ip && !headless && !reg_is_ip(ip) && reg_count(reg_get(spec, "clusterIPs")) == 0)
 		reg_vinvalid_str(&v, "clusterIP", ip,
 		                 "must be empty, 'None', or a valid IP address (e.g. 10.9.8.7 or "
 		                 "2001:db8::ffff)");
