@@ -21,6 +21,14 @@ static bool is_ipv4(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1;
 }
 
+/* LoadBalancer and NodePort services, and ClusterIP ones with external IPs. */
+static bool externally_accessible(const cJSON *spec)
+{
+	const char *type = reg_at_strz(spec, "type");
+	return !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
+	       (!strcmp(type, "ClusterIP") && reg_count(reg_get(spec, "externalIPs")) > 0);
+}
+
 static void svc_defaults(cJSON *obj)
 {
 	cJSON *spec = reg_obj(obj, "spec", true);
@@ -51,9 +59,7 @@ static void svc_defaults(cJSON *obj)
 		if (zero && reg_json_int(reg_get(p, "port"), &port))
 			reg_set(p, "targetPort", cJSON_CreateNumber((double)port));
 	}
-	bool external = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
-	                reg_count(reg_get(spec, "externalIPs")) > 0;
-	if (external)
+	if (externally_accessible(spec))
 		reg_def_str(spec, "externalTrafficPolicy", "Cluster");
 	if (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
 	    !strcmp(type, "ClusterIP"))
@@ -78,10 +84,15 @@ static void svc_defaults(cJSON *obj)
 		    !strcmp(ip, "None") && reg_count(reg_get(spec, "selector")) == 0;
 		reg_def_str(spec, "ipFamilyPolicy",
 		            headless_selectorless ? "RequireDualStack" : "SingleStack");
+		/* Headless without a selector takes both families even on a single-stack cluster:
+		 * its endpoints are the user's, of any family. */
 		if (!reg_get(spec, "ipFamilies")) {
 			cJSON *fam = cJSON_CreateArray();
 			cJSON_AddItemToArray(fam,
 			                     cJSON_CreateString(is_ipv6(ip) ? "IPv6" : "IPv4"));
+			if (headless_selectorless &&
+			    !strcmp(reg_at_strz(spec, "ipFamilyPolicy"), "RequireDualStack"))
+				cJSON_AddItemToArray(fam, cJSON_CreateString("IPv6"));
 			reg_set(spec, "ipFamilies", fam);
 		}
 	}
@@ -326,9 +337,7 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	}
 	reg_venum(&v, spec, "internalTrafficPolicy", false, traffic);
 	const char *etp = reg_venum(&v, spec, "externalTrafficPolicy", false, traffic);
-	bool external = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
-	                reg_count(reg_get(spec, "externalIPs")) > 0;
-	if (etp && *etp && !external)
+	if (etp && *etp && !externally_accessible(spec))
 		reg_vinvalid_str(&v, "externalTrafficPolicy", etp,
 		                 "may only be set for externally-accessible services");
 	const cJSON *eips = reg_varr(&v, spec, "externalIPs");
