@@ -414,6 +414,7 @@ static void cm_validate(const cJSON *obj, const cJSON *old, struct reg_errors *e
 		total += n;
 		if (reg_get(data, it->string)) {
 			size_t m = reg_vkey(&v, "data");
+			reg_vmap(&v, it->string);
 			reg_vinvalid_str(&v, NULL, it->string,
 			                 "duplicate of key present in binaryData");
 			reg_vpop(&v, m);
@@ -945,13 +946,15 @@ static void pvc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	reg_vstr(&v, spec, "volumeName");
 	const cJSON *ospec = reg_at_obj(old, "spec");
 	if (old && ospec) {
-		/* Only a bound claim's requests (expansion) and attributes class may change, and
-		 * a volume name may be filled in by the binder. */
+		/* Only a bound claim's storage request (expansion) and attributes class may
+		 * change, and a volume name may be filled in by the binder. */
 		cJSON *a = cJSON_Duplicate(spec, true), *b = cJSON_Duplicate(ospec, true);
-		cJSON *ares = reg_obj(a, "resources", false),
-		      *bres = reg_obj(b, "resources", false);
-		cJSON_DeleteItemFromObjectCaseSensitive(ares, "requests");
-		cJSON_DeleteItemFromObjectCaseSensitive(bres, "requests");
+		if (!strcmp(reg_at_strz(obj, "status.phase"), "Bound")) {
+			cJSON *areq = reg_obj(reg_obj(a, "resources", false), "requests", false);
+			cJSON *breq = reg_obj(reg_obj(b, "resources", false), "requests", false);
+			cJSON_DeleteItemFromObjectCaseSensitive(areq, "storage");
+			cJSON_DeleteItemFromObjectCaseSensitive(breq, "storage");
+		}
 		cJSON_DeleteItemFromObjectCaseSensitive(a, "volumeAttributesClassName");
 		cJSON_DeleteItemFromObjectCaseSensitive(b, "volumeAttributesClassName");
 		if (!*reg_at_strz(ospec, "volumeName")) {
