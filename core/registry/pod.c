@@ -342,6 +342,16 @@ static void note_restart(const cJSON *cs, int64_t *last)
 		*last = t;
 }
 
+/* The pod's first IP. The older single podIP wins when the two disagree: upstream's conversion
+ * takes it as authoritative, for old kubelets. */
+static const char *pod_ip(const cJSON *status)
+{
+	const char *ip = reg_at_str(status, "podIP");
+	if (ip && *ip)
+		return ip;
+	return reg_at_str(cJSON_GetArrayItem(reg_at_arr(status, "podIPs"), 0), "ip");
+}
+
 /* The STATUS column: phase or reason, overridden by what the containers are doing, in the
  * order kubectl users know (init progress, waiting reasons, terminations, Terminating). */
 static void pod_row(const cJSON *obj, int64_t now, cJSON *cells)
@@ -467,9 +477,7 @@ static void pod_row(const cJSON *obj, int64_t now, cJSON *cells)
 	}
 	reg_cell_age(cells, obj, now);
 
-	const char *ip = reg_at_str(cJSON_GetArrayItem(reg_at_arr(status, "podIPs"), 0), "ip");
-	if (!ip || !*ip)
-		ip = reg_at_str(status, "podIP");
+	const char *ip = pod_ip(status);
 	const char *node = reg_at_strz(spec, "nodeName");
 	const char *nominated = reg_at_strz(status, "nominatedNodeName");
 	reg_cell_str(cells, ip && *ip ? ip : "<none>");
@@ -498,6 +506,9 @@ static void pod_row(const cJSON *obj, int64_t now, cJSON *cells)
 
 static bool pod_field(const cJSON *obj, const char *field, char *out, size_t outlen)
 {
+	/* Old clients still say spec.host. */
+	if (!strcmp(field, "spec.host"))
+		field = "spec.nodeName";
 	static const char *const plain[] = { "spec.nodeName",      "spec.restartPolicy",
 		                             "spec.schedulerName", "spec.serviceAccountName",
 		                             "status.phase",       "status.nominatedNodeName" };
@@ -507,11 +518,8 @@ static bool pod_field(const cJSON *obj, const char *field, char *out, size_t out
 	if (!strcmp(field, "spec.hostNetwork"))
 		return reg_field_out(
 		    out, outlen, reg_at_bool(obj, "spec.hostNetwork", false) ? "true" : "false");
-	if (!strcmp(field, "status.podIP")) {
-		const char *ip =
-		    reg_at_str(cJSON_GetArrayItem(reg_at_arr(obj, "status.podIPs"), 0), "ip");
-		return reg_field_out(out, outlen, ip ? ip : reg_at_str(obj, "status.podIP"));
-	}
+	if (!strcmp(field, "status.podIP"))
+		return reg_field_out(out, outlen, pod_ip(reg_at_obj(obj, "status")));
 	return false;
 }
 
