@@ -246,8 +246,12 @@ static bool event_field(const cJSON *obj, const char *field, char *out, size_t o
 	if (!strcmp(field, "reason") || !strcmp(field, "type") ||
 	    !strcmp(field, "reportingComponent"))
 		return reg_field_out(out, outlen, reg_at_str(obj, field));
-	if (!strcmp(field, "source"))
-		return reg_field_out(out, outlen, reg_at_str(obj, "source.component"));
+	/* Events made through events.k8s.io have no source but a reporting controller. */
+	if (!strcmp(field, "source")) {
+		const char *s = reg_at_str(obj, "source.component");
+		return reg_field_out(out, outlen,
+		                     s && *s ? s : reg_at_str(obj, "reportingComponent"));
+	}
 	return false;
 }
 
