@@ -29,6 +29,8 @@ static void ns_prepare_create(cJSON *obj)
 	cJSON_AddStringToObject(st, "phase", "Active");
 	/* The namespace controller's finalizer: deletion waits until the contents are gone. */
 	cJSON *spec = reg_obj(obj, "spec", true);
+	if (!spec)
+		return; /* not an object: validation reports it */
 	cJSON *fin = cJSON_GetObjectItemCaseSensitive(spec, "finalizers");
 	if (!fin || cJSON_IsNull(fin)) {
 		fin = cJSON_CreateArray();
