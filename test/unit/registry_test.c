@@ -928,6 +928,36 @@ static void test_a_node_gets_allocatable_from_capacity(void **state)
 	cJSON_Delete(n);
 }
 
+/* Quantities are stored as upstream serializes them, rounded up to milli units. */
+static void test_resource_quantities_are_stored_in_canonical_form(void **state)
+{
+	static const char *const table[][2] = {
+		{ "'1000m'", "1" },       { "'1024Mi'", "1Gi" },
+		{ "'0.5'", "500m" },      { "'1.5Gi'", "1536Mi" },
+		{ "'12e6'", "12e6" },     { "'100.035k'", "100035" },
+		{ "'0.0001'", "1m" },     { "'1.0001'", "1001m" },
+		{ "'0.5Ki'", "512" },     { "2", "2" },
+		{ "0.25", "250m" },       { "'5Ei'", "5Ei" },
+		{ "'1E-3'", "1e-3" },     { "'1n'", "1m" },
+		{ "'999999n'", "1m" },    { "'+1.5'", "1500m" },
+		{ "'0Mi'", "0" },         { "'1.'", "1" },
+		{ "'40T'", "40T" },       { "'2048Ki'", "2Mi" },
+		{ "'1500Mi'", "1500Mi" }, { "'lots'", "lots" },
+		{ "'1Zi'", "1Zi" },       { "1e3", "1k" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		char lit[256];
+		snprintf(lit, sizeof(lit),
+		         "{'metadata':{'name':'n'},'status':{'capacity':{'x':%s}}}", table[i][0]);
+		cJSON *n = created(K("", "nodes"), lit);
+		const char *got = obj_get_str(n, "status.capacity.x");
+		if (!got || strcmp(got, table[i][1]))
+			fail_msg("%s: %s, want %s", table[i][0], got ? got : "(not a string)",
+			         table[i][1]);
+		cJSON_Delete(n);
+	}
+}
+
 static void test_other_kinds_get_their_create_fields(void **state)
 {
 	cJSON *o =
@@ -1298,6 +1328,7 @@ int main(void)
 		cmocka_unit_test(test_a_secret_gets_its_type_and_string_data_is_merged),
 		cmocka_unit_test(test_a_namespace_gets_its_label_phase_and_finalizer),
 		cmocka_unit_test(test_a_node_gets_allocatable_from_capacity),
+		cmocka_unit_test(test_resource_quantities_are_stored_in_canonical_form),
 		cmocka_unit_test(test_other_kinds_get_their_create_fields),
 		cmocka_unit_test(test_a_csr_records_who_asked_and_starts_pending),
 		cmocka_unit_test(test_pods_select_by_upstream_fields),
