@@ -734,12 +734,12 @@ static void quota_row(const cJSON *obj, int64_t now, cJSON *cells)
 	qsort(names, (size_t)k, sizeof(*names), cmp_str);
 	struct buf req = { 0 }, lim = { 0 };
 	for (int i = 0; i < k; i++) {
-		struct reg_qty q;
-		char u[128] = "0", h[128] = "0";
-		if (reg_qty_json(reg_get(used, names[i]), &q))
-			reg_qty_format(&q, u, sizeof(u));
-		if (reg_qty_json(reg_get(hard, names[i]), &q))
-			reg_qty_format(&q, h, sizeof(h));
+		struct qty q;
+		char u[QTY_STR_MAX] = "0", h[QTY_STR_MAX] = "0";
+		if (reg_qty(reg_get(used, names[i]), &q))
+			qty_format(&q, u);
+		if (reg_qty(reg_get(hard, names[i]), &q))
+			qty_format(&q, h);
 		struct buf *b = str_has_prefix(names[i], "limits.") ? &lim : &req;
 		buf_printf(b, "%s%s: %s/%s", b->len ? ", " : "", names[i], u, h);
 	}
@@ -838,14 +838,13 @@ static void limitrange_validate(const cJSON *obj, const cJSON *old, struct reg_e
 		const cJSON *mn;
 		cJSON_ArrayForEach(mn, reg_at_obj(item, "min"))
 		{
-			struct reg_qty a, b;
+			struct qty a, b;
 			const cJSON *mx = reg_get(reg_at_obj(item, "max"), mn->string);
-			if (!mx || !reg_qty_json(mn, &a) || !reg_qty_json(mx, &b) ||
-			    reg_qty_cmp(&a, &b) <= 0)
+			if (!mx || !reg_qty(mn, &a) || !reg_qty(mx, &b) || qty_cmp(&a, &b) <= 0)
 				continue;
-			char ta[128], tb[128];
-			reg_qty_format(&a, ta, sizeof(ta));
-			reg_qty_format(&b, tb, sizeof(tb));
+			char ta[QTY_STR_MAX], tb[QTY_STR_MAX];
+			qty_format(&a, ta);
+			qty_format(&b, tb);
 			size_t m2 = reg_vkey(&v, "min");
 			reg_vmap(&v, mn->string);
 			reg_vinvalid_str(&v, NULL, ta, "min value %s is greater than max value %s",
@@ -927,16 +926,16 @@ static void pvc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	reg_vresource_list(&v, res, "limits");
 	reg_vpop(&v, m);
 	const cJSON *storage = reg_get(reg_at_obj(res, "requests"), "storage");
-	struct reg_qty q;
+	struct qty q;
 	if (!storage) {
 		/* upstream names it spec.resources[storage] */
 		struct reg_vctx f;
 		reg_vinit(&f, errs, "spec.resources");
 		reg_vmap(&f, "storage");
 		reg_vreq(&f, NULL, NULL);
-	} else if (reg_qty_json(storage, &q) && reg_qty_sign(&q) <= 0) {
-		char t[128];
-		reg_qty_format(&q, t, sizeof(t));
+	} else if (reg_qty(storage, &q) && (q.neg || qty_is_zero(&q))) {
+		char t[QTY_STR_MAX];
+		qty_format(&q, t);
 		size_t m2 = reg_vkey(&v, "resources.requests");
 		reg_vmap(&v, "storage");
 		reg_vinvalid_str(&v, NULL, t, "must be greater than zero");
@@ -969,10 +968,10 @@ static void pvc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 			               "and volumeAttributesClassName for bound claims");
 		cJSON_Delete(a);
 		cJSON_Delete(b);
-		struct reg_qty now, was;
-		if (reg_qty_json(storage, &now) &&
-		    reg_qty_json(reg_at(ospec, "resources.requests.storage"), &was) &&
-		    reg_qty_cmp(&now, &was) < 0)
+		struct qty now, was;
+		if (reg_qty(storage, &now) &&
+		    reg_qty(reg_at(ospec, "resources.requests.storage"), &was) &&
+		    qty_cmp(&now, &was) < 0)
 			reg_vforbidden(&v, "resources.requests.storage",
 			               "field can not be less than previous value");
 	}
@@ -1009,12 +1008,12 @@ static void pvc_row(const cJSON *obj, int64_t now, cJSON *cells)
 	if (reg_at(obj, "metadata.deletionTimestamp"))
 		phase = "Terminating";
 	const char *volume = reg_at_strz(obj, "spec.volumeName");
-	char capacity[128] = "";
+	char capacity[QTY_STR_MAX] = "";
 	struct buf modes = { 0 };
 	if (*volume) {
-		struct reg_qty q;
-		if (reg_qty_json(reg_at(obj, "status.capacity.storage"), &q))
-			reg_qty_format(&q, capacity, sizeof(capacity));
+		struct qty q;
+		if (reg_qty(reg_at(obj, "status.capacity.storage"), &q))
+			qty_format(&q, capacity);
 		else
 			snprintf(capacity, sizeof(capacity), "0");
 		static const char *const abbr[] = { "ReadWriteOnce",    "RWO",

@@ -238,3 +238,20 @@ unsigned char *reg_base64_decode(const char *s, size_t *outlen)
 	*outlen = o;
 	return out;
 }
+
+bool reg_qty(const cJSON *item, struct qty *q)
+{
+	return item && qty_from_json(item, q, NULL) == 0;
+}
+
+void reg_qty_round_milli(struct qty *q)
+{
+	uint32_t rest = q->nanos % 1000000u;
+	if (!rest)
+		return;
+	q->nanos += 1000000u - rest;
+	if (q->nanos == 1000000000u) {
+		q->nanos = 0;
+		q->units++; /* the cap is 2^63-1 units; a uint64 has room for one more */
+	}
+}

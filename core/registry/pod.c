@@ -11,54 +11,19 @@ static void pod_defaults(cJSON *obj)
 	reg_podspec_defaults(reg_obj(obj, "spec", true), true);
 }
 
-/* Adds one resource's quantity to a running sum, when positive (upstream ignores zeros). */
-static void qos_add(struct reg_qty *sum, bool *have, const cJSON *list, const char *res)
+/*
+ * QoS as upstream computes it, by core/obj. Pod-level resources (spec.resources) are an alpha
+ * feature upstream, off by default in 1.32: the containers alone decide.
+ */
+static const char *pod_qos(const cJSON *pod)
 {
-	struct reg_qty q;
-	if (!reg_qty_json(reg_get(list, res), &q) || reg_qty_sign(&q) <= 0)
-		return;
-	reg_qty_add(sum, &q);
-	*have = true;
-}
-
-/* QoS as upstream computes it: BestEffort without any cpu/memory requests or limits; Guaranteed
- * when every container limits both and the summed requests equal the summed limits. */
-static const char *pod_qos(const cJSON *spec)
-{
-	static const char *const res[] = { "cpu", "memory" };
-	struct reg_qty req[2], lim[2];
-	bool hreq[2] = { false, false }, hlim[2] = { false, false };
-	bool guaranteed = true;
-	memset(req, 0, sizeof(req));
-	memset(lim, 0, sizeof(lim));
-	static const char *const lists[] = { "containers", "initContainers" };
-	for (int l = 0; l < 2; l++) {
-		const cJSON *c;
-		cJSON_ArrayForEach(c, reg_at_arr(spec, lists[l]))
-		{
-			const cJSON *r = reg_at_obj(c, "resources.requests");
-			const cJSON *li = reg_at_obj(c, "resources.limits");
-			int found = 0;
-			for (int i = 0; i < 2; i++) {
-				qos_add(&req[i], &hreq[i], r, res[i]);
-				struct reg_qty q;
-				if (reg_qty_json(reg_get(li, res[i]), &q) && reg_qty_sign(&q) > 0)
-					found++;
-				qos_add(&lim[i], &hlim[i], li, res[i]);
-			}
-			if (found < 2)
-				guaranteed = false;
-		}
-	}
-	if (!hreq[0] && !hreq[1] && !hlim[0] && !hlim[1])
-		return "BestEffort";
-	for (int i = 0; guaranteed && i < 2; i++) {
-		if (hreq[i] && (!hlim[i] || reg_qty_cmp(&req[i], &lim[i]) != 0))
-			guaranteed = false;
-		if (hreq[i] != hlim[i])
-			guaranteed = false;
-	}
-	return guaranteed ? "Guaranteed" : "Burstable";
+	if (!reg_get(reg_at_obj(pod, "spec"), "resources"))
+		return obj_qos_name(obj_pod_qos(pod));
+	cJSON *copy = cJSON_Duplicate(pod, true);
+	cJSON_DeleteItemFromObjectCaseSensitive(reg_obj(copy, "spec", false), "resources");
+	const char *name = obj_qos_name(obj_pod_qos(copy));
+	cJSON_Delete(copy);
+	return name;
 }
 
 /* Whether the pod already tolerates a NoExecute taint with this key. */
@@ -116,7 +81,7 @@ static void pod_prepare_create(cJSON *obj)
 
 	cJSON *status = cJSON_CreateObject();
 	cJSON_AddStringToObject(status, "phase", "Pending");
-	cJSON_AddStringToObject(status, "qosClass", pod_qos(spec));
+	cJSON_AddStringToObject(status, "qosClass", pod_qos(obj));
 	if (reg_count(reg_at_arr(spec, "schedulingGates")) > 0) {
 		cJSON *conds = cJSON_AddArrayToObject(status, "conditions");
 		cJSON *c = cJSON_CreateObject();

@@ -214,13 +214,13 @@ void reg_resource_list_defaults(cJSON *list)
 	cJSON *it, *next;
 	/* Replacing a member frees it, so the walk keeps its successor first. */
 	for (it = cJSON_IsObject(list) ? list->child : NULL; it; it = next) {
-		struct reg_qty q;
-		char text[128];
+		struct qty q;
+		char text[QTY_STR_MAX];
 		next = it->next;
-		if (!reg_qty_json(it, &q))
+		if (!reg_qty(it, &q))
 			continue;
-		reg_qty_round_up(&q, -3);
-		reg_qty_format(&q, text, sizeof(text));
+		reg_qty_round_milli(&q);
+		qty_format(&q, text);
 		if (!cJSON_IsString(it) || strcmp(it->valuestring, text) != 0)
 			cJSON_ReplaceItemInObjectCaseSensitive(list, it->string,
 			                                       cJSON_CreateString(text));
@@ -246,8 +246,8 @@ static void container_defaults(cJSON *c, bool is_pod, bool host_network)
 		cJSON_ArrayForEach(l, (req ? limits : NULL))
 		{
 			/* Only quantities: a malformed limit is reported once, at the limit. */
-			struct reg_qty q;
-			if (!reg_get(req, l->string) && reg_qty_json(l, &q))
+			struct qty q;
+			if (!reg_get(req, l->string) && reg_qty(l, &q))
 				reg_set(req, l->string, cJSON_Duplicate(l, true));
 		}
 	}
@@ -519,17 +519,17 @@ void reg_vresource_list(struct reg_vctx *v, const cJSON *o, const char *key)
 	{
 		size_t m2 = reg_vmap(v, it->string);
 		const char *e = reg_check_qualified_name(it->string);
-		struct reg_qty q;
+		struct qty q;
 		if (e)
 			reg_vinvalid_str(v, NULL, it->string, "%s", e);
 		if (cJSON_IsNull(it)) {
 			/* nothing */
-		} else if (!reg_qty_json(it, &q)) {
+		} else if (!reg_qty(it, &q)) {
 			reg_vinvalid(v, NULL, it,
 			             "must be a quantity, e.g. '500m', '2', '128Mi' or '1G'");
-		} else if (reg_qty_sign(&q) < 0) {
-			char t[128];
-			reg_qty_format(&q, t, sizeof(t));
+		} else if (q.neg) {
+			char t[QTY_STR_MAX];
+			qty_format(&q, t);
 			reg_vinvalid_str(v, NULL, t, "must be greater than or equal to 0");
 		}
 		reg_vpop(v, m2);
@@ -564,8 +564,8 @@ static void validate_resources(struct reg_vctx *v, const cJSON *c)
 	{
 		const cJSON *lim = reg_get(reg_at_obj(res, "limits"), req->string);
 		bool overcommit = overcommit_allowed(req->string);
-		struct reg_qty qr, ql;
-		if (!reg_qty_json(req, &qr))
+		struct qty qr, ql;
+		if (!reg_qty(req, &qr))
 			continue;
 		/* Upstream names the list, not the key, for a request that disagrees. */
 		if (!lim) {
@@ -575,13 +575,13 @@ static void validate_resources(struct reg_vctx *v, const cJSON *c)
 				         "cannot be overcommitted");
 			continue;
 		}
-		if (!reg_qty_json(lim, &ql))
+		if (!reg_qty(lim, &ql))
 			continue;
-		int cmp = reg_qty_cmp(&qr, &ql);
+		int cmp = qty_cmp(&qr, &ql);
 		if ((!overcommit && cmp != 0) || cmp > 0) {
-			char tr[128], tl[128];
-			reg_qty_format(&qr, tr, sizeof(tr));
-			reg_qty_format(&ql, tl, sizeof(tl));
+			char tr[QTY_STR_MAX], tl[QTY_STR_MAX];
+			qty_format(&qr, tr);
+			qty_format(&ql, tl);
 			size_t m2 = reg_vkey(v, "requests");
 			reg_vinvalid_str(v, NULL, tr, "must be %s %s limit of %s",
 			                 overcommit ? "less than or equal to" : "equal to",

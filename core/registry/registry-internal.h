@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 
+#include "core/obj/obj.h"
 #include "core/registry/registry.h"
 #include "core/util/util.h"
 
@@ -196,30 +197,10 @@ bool reg_field_out(char *out, size_t outlen, const char *val);
 char *reg_base64_encode(const unsigned char *p, size_t n);
 unsigned char *reg_base64_decode(const char *s, size_t *outlen);
 
-/*
- * Quantities (resource.Quantity), kept private to the registry until core/obj has its own:
- * value = digits x 10^exp, exact, with the format the user wrote so that it prints canonically.
- */
-#define REG_QTY_DIGITS 96
-enum reg_qty_format { REG_QTY_DECIMAL_SI, REG_QTY_BINARY_SI, REG_QTY_DECIMAL_EXP };
-struct reg_qty {
-	bool neg;
-	enum reg_qty_format fmt;
-	int exp;
-	int nd; /* number of digits, no leading zeros; 0 means zero */
-	char d[REG_QTY_DIGITS + 1];
-};
-/* Parses "500m", "1.5Gi", "1e3", "+2"; false when the text is not a quantity. */
-bool reg_qty_parse(const char *s, struct reg_qty *q);
-/* A string or a JSON number (YAML "cpu: 1" arrives as a number). */
-bool reg_qty_json(const cJSON *item, struct reg_qty *q);
-int reg_qty_cmp(const struct reg_qty *a, const struct reg_qty *b);
-int reg_qty_sign(const struct reg_qty *q);
-/* a += b for non-negative values (QoS sums). */
-void reg_qty_add(struct reg_qty *a, const struct reg_qty *b);
-/* Rounds the magnitude up to a multiple of 10^scale (upstream's RoundUp). */
-void reg_qty_round_up(struct reg_qty *q, int scale);
-/* The canonical text upstream serializes: "500m", "1Gi", "1536Mi", "1k", "2". */
-void reg_qty_format(const struct reg_qty *q, char *out, size_t outlen);
+/* Quantities are core/obj's (qty_*): a string or a JSON number, NULL-safe; false when item is
+ * not a quantity. */
+bool reg_qty(const cJSON *item, struct qty *q);
+/* Rounds the magnitude up to whole thousandths, as upstream's defaulting of resource lists. */
+void reg_qty_round_milli(struct qty *q);
 
 #endif
