@@ -415,9 +415,7 @@ static void cj_validate_name(const char *name, struct reg_errors *errs)
 {
 	struct reg_vctx v;
 	reg_vinit(&v, errs, "metadata");
-	const char *e = reg_check_dns_subdomain(name);
-	if (e)
-		reg_vinvalid_str(&v, "name", name, "%s", e);
+	reg_vdns_subdomain(&v, "name", name);
 	/* Job names get an 11-character suffix and must stay labels of at most 63. */
 	if (strlen(name) > 52)
 		reg_vinvalid_str(&v, "name", name, "must be no more than 52 characters");

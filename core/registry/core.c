@@ -72,7 +72,8 @@ static void ns_validate(const cJSON *obj, const cJSON *old, struct reg_errors *e
 		if (!cJSON_IsString(f))
 			reg_vinvalid(&v, NULL, f, "must be a string");
 		else if (strcmp(f->valuestring, "kubernetes") != 0 &&
-		         (reg_check_qualified_name(f->valuestring) || !strchr(f->valuestring, '/')))
+		         (obj_validate_qualified_name(f->valuestring, NULL) ||
+		          !strchr(f->valuestring, '/')))
 			reg_vinvalid_str(
 			    &v, NULL, f->valuestring,
 			    "name is neither a standard finalizer name nor is it fully "
@@ -193,9 +194,9 @@ static void node_validate(const cJSON *obj, const cJSON *old, struct reg_errors 
 		const char *key = reg_vstr_req(&v, t, "key");
 		if (key)
 			reg_vqualified(&v, "key", key);
-		const char *val = reg_vstr(&v, t, "value"), *e;
-		if (val && (e = reg_check_label_value(val)))
-			reg_vinvalid_str(&v, "value", val, "%s", e);
+		const char *val = reg_vstr(&v, t, "value");
+		if (val)
+			reg_vlabel_value(&v, "value", val);
 		const char *effect = reg_venum(&v, t, "effect", true, effects);
 		const cJSON *o;
 		int j = 0;

@@ -84,7 +84,7 @@ static void csr_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	if (req && !pem_contains(req, "CERTIFICATE REQUEST"))
 		reg_vinvalid(&v, "request", NULL, "PEM block type must be CERTIFICATE REQUEST");
 	const char *signer = reg_vstr_req(&v, spec, "signerName");
-	if (signer && (!strchr(signer, '/') || reg_check_qualified_name(signer)))
+	if (signer && (!strchr(signer, '/') || obj_validate_qualified_name(signer, NULL)))
 		reg_vinvalid_str(&v, "signerName", signer,
 		                 "must be a fully qualified domain and path of the form "
 		                 "'example.com/signer-name'");

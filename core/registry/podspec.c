@@ -518,10 +518,8 @@ void reg_vresource_list(struct reg_vctx *v, const cJSON *o, const char *key)
 	cJSON_ArrayForEach(it, list)
 	{
 		size_t m2 = reg_vmap(v, it->string);
-		const char *e = reg_check_qualified_name(it->string);
 		struct qty q;
-		if (e)
-			reg_vinvalid_str(v, NULL, it->string, "%s", e);
+		reg_vqualified(v, NULL, it->string);
 		if (cJSON_IsNull(it)) {
 			/* nothing */
 		} else if (!reg_qty(it, &q)) {
@@ -915,9 +913,8 @@ static void validate_tolerations(struct reg_vctx *v, const cJSON *spec)
 					    v, "operator", t,
 					    "value must be empty when `operator` is 'Exists'");
 			} else if (!strcmp(op, "Equal")) {
-				const char *e = value ? reg_check_label_value(value) : NULL;
-				if (e)
-					reg_vinvalid_str(v, "value", value, "%s", e);
+				if (value)
+					reg_vlabel_value(v, "value", value);
 			} else {
 				reg_vunsupported(v, "operator", op, ops);
 			}

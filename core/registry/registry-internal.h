@@ -109,13 +109,9 @@ const char *reg_venum(struct reg_vctx *v, const cJSON *o, const char *key, bool 
 void reg_vimmutable(struct reg_vctx *v, const cJSON *o, const cJSON *old, const char *key);
 bool reg_json_equal(const cJSON *a, const cJSON *b);
 
-/* Name rules (upstream's DNS-1123 label/subdomain, DNS-1035 label, IANA service names...).
- * Each returns NULL when valid, else a description of the rule that was broken. */
-const char *reg_check_dns_label(const char *s);
-const char *reg_check_dns1035_label(const char *s);
-const char *reg_check_dns_subdomain(const char *s);
-const char *reg_check_qualified_name(const char *s);
-const char *reg_check_label_value(const char *s);
+/* Name rules core/obj does not have (config map keys, RBAC path segments). Each returns NULL
+ * when valid, else a description of the rule that was broken. DNS names, qualified names and
+ * label values are core/obj's obj_validate_*. */
 const char *reg_check_config_key(const char *s);
 const char *reg_check_path_segment(const char *s);
 /* IANA service name rules can break several ways at once; calls report() for each. */
@@ -123,10 +119,13 @@ void reg_check_port_name(struct reg_vctx *v, const char *key, const char *name);
 bool reg_is_ip(const char *s);
 bool reg_is_cidr(const char *s);
 
-/* Field checks shared by kinds. */
+/* Field checks shared by kinds: an Invalid cause with the rule's message when s breaks it. */
+bool reg_vrule(struct reg_vctx *v, const char *key, const char *s,
+               int (*rule)(const char *s, struct err *e));
 void reg_vdns_label(struct reg_vctx *v, const char *key, const char *s);
 void reg_vdns_subdomain(struct reg_vctx *v, const char *key, const char *s);
 void reg_vqualified(struct reg_vctx *v, const char *key, const char *s);
+void reg_vlabel_value(struct reg_vctx *v, const char *key, const char *s);
 void reg_vlabels(struct reg_vctx *v, const cJSON *o, const char *key);
 void reg_vport(struct reg_vctx *v, const cJSON *o, const char *key, bool required);
 /* metav1.LabelSelector at key: labels, expressions and their operators. */

@@ -174,9 +174,7 @@ static void svc_validate_name(const char *name, struct reg_errors *errs)
 {
 	struct reg_vctx v;
 	reg_vinit(&v, errs, "metadata");
-	const char *e = reg_check_dns1035_label(name);
-	if (e)
-		reg_vinvalid_str(&v, "name", name, "%s", e);
+	reg_vrule(&v, "name", name, obj_validate_dns1035_label);
 }
 
 static void svc_validate_ports(struct reg_vctx *v, const cJSON *spec, const char *type)

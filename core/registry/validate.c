@@ -404,130 +404,6 @@ static bool alnum(char c)
 	return isalnum((unsigned char)c) != 0;
 }
 
-const char *reg_check_dns_label(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "must not be empty";
-	if (n > 63)
-		return "must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum_lower(s[i]) && s[i] != '-')
-			goto bad;
-	if (!alnum_lower(s[0]) || !alnum_lower(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a lowercase RFC 1123 label must be lower case letters, digits or '-', and start "
-	       "and "
-	       "end with a letter or digit (e.g. 'my-name' or '123-abc')";
-}
-
-const char *reg_check_dns1035_label(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "must not be empty";
-	if (n > 63)
-		return "must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum_lower(s[i]) && s[i] != '-')
-			goto bad;
-	if (!(s[0] >= 'a' && s[0] <= 'z') || !alnum_lower(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a DNS-1035 label must be lower case letters, digits or '-', start with a letter "
-	       "and "
-	       "end with a letter or digit (e.g. 'my-name' or 'abc-123')";
-}
-
-const char *reg_check_dns_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "must not be empty";
-	if (n > 253)
-		return "must be no more than 253 characters";
-	/* Dot-separated parts, each starting and ending with a letter or digit. */
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (alnum_lower(c))
-			continue;
-		if (c != '-' && c != '.')
-			goto bad;
-		if (i == 0 || i == n - 1)
-			goto bad;
-		if (c == '.' && (!alnum_lower(s[i - 1]) || !alnum_lower(s[i + 1])))
-			goto bad;
-	}
-	if (!alnum_lower(s[0]) || !alnum_lower(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a lowercase RFC 1123 subdomain must be lower case letters, digits, '-' or '.', and "
-	       "start and end with a letter or digit (e.g. 'example.com')";
-}
-
-static const char *check_name_part(const char *s, size_t n)
-{
-	if (n == 0)
-		return "name part must be non-empty";
-	if (n > 63)
-		return "name part must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			goto bad;
-	if (!alnum(s[0]) || !alnum(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "name part must be letters, digits, '-', '_' or '.', and start and end with a "
-	       "letter "
-	       "or digit (e.g. 'MyName', 'my.name' or '123-abc'), with an optional DNS subdomain "
-	       "prefix and '/' (e.g. 'example.com/MyName')";
-}
-
-const char *reg_check_qualified_name(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	if (!slash)
-		return check_name_part(s, strlen(s));
-	if (strchr(slash + 1, '/'))
-		return "a qualified name must be a name part with an optional DNS subdomain prefix "
-		       "and "
-		       "'/' (e.g. 'example.com/MyName')";
-	char prefix[256];
-	size_t pn = (size_t)(slash - s);
-	if (pn == 0)
-		return "prefix part must be non-empty";
-	if (pn >= sizeof(prefix))
-		return "prefix part must be no more than 253 characters";
-	memcpy(prefix, s, pn);
-	prefix[pn] = '\0';
-	if (reg_check_dns_subdomain(prefix))
-		return "prefix part must be a lowercase RFC 1123 subdomain (e.g. 'example.com')";
-	return check_name_part(slash + 1, strlen(slash + 1));
-}
-
-const char *reg_check_label_value(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return NULL;
-	if (n > 63)
-		return "must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			goto bad;
-	if (!alnum(s[0]) || !alnum(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a valid label must be empty or letters, digits, '-', '_' or '.', and start and end "
-	       "with a letter or digit (e.g. 'MyValue' or 'my_value')";
-}
-
 const char *reg_check_config_key(const char *s)
 {
 	size_t n = strlen(s);
@@ -605,25 +481,34 @@ bool reg_is_cidr(const char *s)
 	return inet_pton(AF_INET6, ip, buf) == 1 && bits <= 128;
 }
 
+bool reg_vrule(struct reg_vctx *v, const char *key, const char *s,
+               int (*rule)(const char *s, struct err *e))
+{
+	struct err e = { 0 };
+	if (rule(s, &e) == 0)
+		return true;
+	reg_vinvalid_str(v, key, s, "%s", e.msg);
+	return false;
+}
+
 void reg_vdns_label(struct reg_vctx *v, const char *key, const char *s)
 {
-	const char *m = reg_check_dns_label(s);
-	if (m)
-		reg_vinvalid_str(v, key, s, "%s", m);
+	reg_vrule(v, key, s, obj_validate_dns1123_label);
 }
 
 void reg_vdns_subdomain(struct reg_vctx *v, const char *key, const char *s)
 {
-	const char *m = reg_check_dns_subdomain(s);
-	if (m)
-		reg_vinvalid_str(v, key, s, "%s", m);
+	reg_vrule(v, key, s, obj_validate_dns1123_subdomain);
 }
 
 void reg_vqualified(struct reg_vctx *v, const char *key, const char *s)
 {
-	const char *m = reg_check_qualified_name(s);
-	if (m)
-		reg_vinvalid_str(v, key, s, "%s", m);
+	reg_vrule(v, key, s, obj_validate_qualified_name);
+}
+
+void reg_vlabel_value(struct reg_vctx *v, const char *key, const char *s)
+{
+	reg_vrule(v, key, s, obj_validate_label_value);
 }
 
 /* Label maps: keys are qualified names, values label values. Path of a bad key is the map
@@ -636,11 +521,9 @@ void reg_vlabels(struct reg_vctx *v, const cJSON *o, const char *key)
 	size_t mark = reg_vkey(v, key);
 	cJSON_ArrayForEach(it, m)
 	{
-		const char *e = reg_check_qualified_name(it->string);
-		if (e)
-			reg_vinvalid_str(v, NULL, it->string, "%s", e);
-		if (cJSON_IsString(it) && (e = reg_check_label_value(it->valuestring)))
-			reg_vinvalid_str(v, NULL, it->valuestring, "%s", e);
+		reg_vqualified(v, NULL, it->string);
+		if (cJSON_IsString(it))
+			reg_vlabel_value(v, NULL, it->valuestring);
 	}
 	reg_vpop(v, mark);
 }
@@ -709,11 +592,10 @@ void reg_vselector_obj(struct reg_vctx *v, const cJSON *sel)
 		{
 			size_t m3 = reg_vkey(v, "values");
 			reg_vidx(v, j++);
-			const char *e;
 			if (!cJSON_IsString(val))
 				reg_vinvalid(v, NULL, val, "must be a string");
-			else if ((e = reg_check_label_value(val->valuestring)))
-				reg_vinvalid_str(v, NULL, val->valuestring, "%s", e);
+			else
+				reg_vlabel_value(v, NULL, val->valuestring);
 			reg_vpop(v, m3);
 		}
 		reg_vpop(v, m2);
@@ -819,8 +701,8 @@ static int selector_text(const cJSON *sel, struct buf *b)
 	/* Keys and values are checked as upstream's requirements check them. */
 	cJSON_ArrayForEach(it, reg_at_obj(sel, "matchLabels"))
 	{
-		if (!cJSON_IsString(it) || reg_check_qualified_name(it->string) ||
-		    reg_check_label_value(it->valuestring)) {
+		if (!cJSON_IsString(it) || obj_validate_qualified_name(it->string, NULL) ||
+		    obj_validate_label_value(it->valuestring, NULL)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -831,7 +713,7 @@ static int selector_text(const cJSON *sel, struct buf *b)
 	{
 		const char *key = reg_at_str(it, "key"), *op = reg_at_str(it, "operator");
 		const cJSON *vals = reg_at_arr(it, "values"), *val;
-		if (!key || !op || reg_check_qualified_name(key) ||
+		if (!key || !op || obj_validate_qualified_name(key, NULL) ||
 		    (reg_get(it, "values") && !vals)) {
 			rc = -EINVAL;
 			goto out;
@@ -840,7 +722,8 @@ static int selector_text(const cJSON *sel, struct buf *b)
 		const char **vs = xcalloc((size_t)nv + 1, sizeof(*vs));
 		cJSON_ArrayForEach(val, vals)
 		{
-			if (!cJSON_IsString(val) || reg_check_label_value(val->valuestring))
+			if (!cJSON_IsString(val) ||
+			    obj_validate_label_value(val->valuestring, NULL))
 				rc = -EINVAL;
 			else
 				vs[j++] = val->valuestring;
