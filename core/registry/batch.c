@@ -87,6 +87,59 @@ static void job_prepare_create(cJSON *obj)
 		reg_set(meta, "labels", cJSON_Duplicate(labels, true));
 }
 
+/* podFailurePolicy: rules with a known action and what they match on. */
+static void validate_failure_policy(struct reg_vctx *v, const cJSON *spec)
+{
+	static const char *const actions[] = { "Count", "FailIndex", "FailJob", "Ignore", NULL };
+	static const char *const ops[] = { "In", "NotIn", NULL };
+	const cJSON *pfp = reg_vobj(v, spec, "podFailurePolicy"), *rule;
+	if (!pfp)
+		return;
+	size_t m = reg_vkey(v, "podFailurePolicy");
+	int i = 0;
+	cJSON_ArrayForEach(rule, reg_varr(v, pfp, "rules"))
+	{
+		size_t m2 = reg_vkey(v, "rules");
+		reg_vidx(v, i++);
+		if (!cJSON_IsObject(rule)) {
+			reg_vinvalid(v, NULL, rule, "must be an object");
+			reg_vpop(v, m2);
+			continue;
+		}
+		reg_venum(v, rule, "action", true, actions);
+		const cJSON *codes = reg_vobj(v, rule, "onExitCodes"), *pat, *code;
+		if (codes) {
+			size_t m3 = reg_vkey(v, "onExitCodes");
+			reg_vstr(v, codes, "containerName");
+			reg_venum(v, codes, "operator", true, ops);
+			int j = 0;
+			cJSON_ArrayForEach(code, reg_varr(v, codes, "values"))
+			{
+				int64_t x;
+				size_t m4 = reg_vkey(v, "values");
+				reg_vidx(v, j++);
+				if (!reg_json_int(code, &x))
+					reg_vinvalid(v, NULL, code, "must be an integer");
+				reg_vpop(v, m4);
+			}
+			reg_vpop(v, m3);
+		}
+		int j = 0;
+		cJSON_ArrayForEach(pat, reg_varr(v, rule, "onPodConditions"))
+		{
+			size_t m3 = reg_vkey(v, "onPodConditions");
+			reg_vidx(v, j++);
+			if (!cJSON_IsObject(pat))
+				reg_vinvalid(v, NULL, pat, "must be an object");
+			else
+				reg_vstr_req(v, pat, "type");
+			reg_vpop(v, m3);
+		}
+		reg_vpop(v, m2);
+	}
+	reg_vpop(v, m);
+}
+
 /* The job spec itself, shared with cronjobs' jobTemplate (where the selector is generated
  * later, so it is not required). */
 static void validate_job_spec(struct reg_vctx *v, const cJSON *spec, bool is_template)
@@ -121,7 +174,7 @@ static void validate_job_spec(struct reg_vctx *v, const cJSON *spec, bool is_tem
 		static const char *const failed[] = { "Failed", NULL };
 		reg_vunsupported(v, "podReplacementPolicy", rp, failed);
 	}
-	reg_vobj(v, spec, "podFailurePolicy");
+	validate_failure_policy(v, spec);
 	const cJSON *sel = reg_get(spec, "selector");
 	if (!sel) {
 		if (!is_template)

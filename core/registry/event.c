@@ -118,7 +118,9 @@ struct ev_names {
 static void validate_common(struct reg_vctx *v, const cJSON *obj, const struct ev_names *n)
 {
 	const char *ns = reg_at_strz(obj, "metadata.namespace");
-	const cJSON *reg = reg_vobj(v, obj, n->regarding);
+	const cJSON *reg = reg_vstrfields(v, obj, n->regarding, reg_ref_fields);
+	reg_vstrfields(v, obj, "related", reg_ref_fields);
+	reg_vtime(v, obj, "eventTime");
 	const char *rns = reg_at_strz(reg, "namespace");
 	bool new_style = reg_get(obj, "eventTime") != NULL;
 	size_t m = reg_vkey(v, n->regarding);
@@ -170,7 +172,10 @@ static void event_validate(const cJSON *obj, const cJSON *old, struct reg_errors
 	struct reg_vctx v;
 	reg_vinit(&v, errs, NULL);
 	validate_common(&v, obj, &names);
-	reg_vobj(&v, obj, "source");
+	static const char *const source[] = { "component", "host", NULL };
+	reg_vstrfields(&v, obj, "source", source);
+	reg_vtime(&v, obj, "firstTimestamp");
+	reg_vtime(&v, obj, "lastTimestamp");
 	reg_vint(&v, obj, "count", &(int64_t){ 0 });
 	UNUSED(old);
 }
@@ -321,6 +326,8 @@ static void event_v1_validate(const cJSON *obj, const cJSON *old, struct reg_err
 		if (reg_at_int(obj, "deprecatedCount", 0) != 0)
 			reg_vinvalid(&v, "deprecatedCount", reg_get(obj, "deprecatedCount"),
 			             "needs to be unset");
+		static const char *const source[] = { "component", "host", NULL };
+		reg_vstrfields(&v, obj, "deprecatedSource", source);
 		if (*reg_at_strz(obj, "deprecatedSource.component") ||
 		    *reg_at_strz(obj, "deprecatedSource.host"))
 			reg_vinvalid(&v, "deprecatedSource", reg_get(obj, "deprecatedSource"),

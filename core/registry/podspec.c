@@ -462,7 +462,8 @@ static void validate_handler(struct reg_vctx *v, const cJSON *h, bool probe)
 	const cJSON *ex = reg_at_obj(h, "exec");
 	if (ex) {
 		size_t m = reg_vkey(v, "exec");
-		if (reg_count(reg_varr(v, ex, "command")) == 0 && !reg_get(ex, "command"))
+		const cJSON *cmd = reg_vstrlist(v, ex, "command");
+		if (!reg_get(ex, "command") || (cmd && reg_count(cmd) == 0))
 			reg_vreq(v, "command", NULL);
 		reg_vpop(v, m);
 	}
@@ -629,6 +630,19 @@ static void validate_env(struct reg_vctx *v, const cJSON *c)
 			for (size_t s = 0; s < ARRAY_SIZE(srcs); s++)
 				n += reg_get(vf, srcs[s]) != NULL;
 			size_t m2 = reg_vkey(v, "valueFrom");
+			/* Each source names what it reads. */
+			static const char *const needs[] = { "fieldPath", "resource", "key",
+				                             "key" };
+			for (size_t s = 0; s < ARRAY_SIZE(srcs); s++) {
+				const cJSON *src = reg_vobj(v, vf, srcs[s]);
+				if (!src)
+					continue;
+				size_t m3 = reg_vkey(v, srcs[s]);
+				reg_vstr_req(v, src, needs[s]);
+				if (s >= 2)
+					reg_vstr(v, src, "name");
+				reg_vpop(v, m3);
+			}
 			if (n == 0)
 				reg_vinvalid(v, NULL, vf,
 				             "must specify one of: `fieldRef`, "
@@ -756,8 +770,8 @@ static void validate_container(struct reg_vctx *v, const cJSON *c, const cJSON *
 	validate_env(v, c);
 	reg_venum(v, c, "imagePullPolicy", true, pull_policies);
 	reg_vobj(v, c, "securityContext");
-	reg_varr(v, c, "command");
-	reg_varr(v, c, "args");
+	reg_vstrlist(v, c, "command");
+	reg_vstrlist(v, c, "args");
 	validate_resources(v, c);
 	validate_mounts(v, c, spec);
 	const char *rp = reg_vstr(v, c, "restartPolicy");
@@ -830,6 +844,36 @@ static void validate_containers(struct reg_vctx *v, const cJSON *spec, const cha
 	}
 }
 
+/* A configMap or secret volume: its name, and the keys it maps to paths. */
+static void validate_projection(struct reg_vctx *v, const cJSON *vol, const char *key,
+                                const char *name_key)
+{
+	const cJSON *src = reg_vobj(v, vol, key), *it;
+	if (!src)
+		return;
+	size_t m = reg_vkey(v, key);
+	reg_vstr(v, src, name_key);
+	reg_vbool(v, src, "optional");
+	int64_t mode;
+	if (reg_vint(v, src, "defaultMode", &mode) && (mode < 0 || mode > 0777))
+		reg_vinvalid_int(v, "defaultMode", mode,
+		                 "must be a number between 0 and 0777 (octal), both inclusive");
+	int i = 0;
+	cJSON_ArrayForEach(it, reg_varr(v, src, "items"))
+	{
+		size_t m2 = reg_vkey(v, "items");
+		reg_vidx(v, i++);
+		if (!cJSON_IsObject(it)) {
+			reg_vinvalid(v, NULL, it, "must be an object");
+		} else {
+			reg_vstr_req(v, it, "key");
+			reg_vstr_req(v, it, "path");
+		}
+		reg_vpop(v, m2);
+	}
+	reg_vpop(v, m);
+}
+
 static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 {
 	const cJSON *vols = reg_varr(v, spec, "volumes"), *vol;
@@ -866,16 +910,14 @@ static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 			reg_vstr_req(v, pvc, "claimName");
 			reg_vpop(v, m2);
 		}
-		const cJSON *cm = reg_vobj(v, vol, "configMap");
-		const cJSON *sec = reg_vobj(v, vol, "secret");
+		validate_projection(v, vol, "configMap", "name");
+		validate_projection(v, vol, "secret", "secretName");
 		const cJSON *hp = reg_vobj(v, vol, "hostPath");
 		if (hp) {
 			size_t m2 = reg_vkey(v, "hostPath");
 			reg_vstr_req(v, hp, "path");
 			reg_vpop(v, m2);
 		}
-		UNUSED(cm);
-		UNUSED(sec);
 		reg_vpop(v, m);
 		i++;
 	}
@@ -994,9 +1036,24 @@ void reg_podspec_validate(struct reg_vctx *v, const cJSON *spec, enum reg_podspe
 	{
 		size_t m = reg_vkey(v, "schedulingGates");
 		reg_vidx(v, i++);
-		const char *name = reg_vstr_req(v, g, "name");
-		if (name)
+		const char *name;
+		if (!cJSON_IsObject(g))
+			reg_vinvalid(v, NULL, g, "must be an object");
+		else if ((name = reg_vstr_req(v, g, "name")))
 			reg_vqualified(v, "name", name);
+		reg_vpop(v, m);
+	}
+	const cJSON *rg = reg_varr(v, spec, "readinessGates");
+	i = 0;
+	cJSON_ArrayForEach(g, rg)
+	{
+		size_t m = reg_vkey(v, "readinessGates");
+		reg_vidx(v, i++);
+		const char *type;
+		if (!cJSON_IsObject(g))
+			reg_vinvalid(v, NULL, g, "must be an object");
+		else if ((type = reg_vstr_req(v, g, "conditionType")))
+			reg_vqualified(v, "conditionType", type);
 		reg_vpop(v, m);
 	}
 	reg_varr(v, spec, "ephemeralContainers");

@@ -97,6 +97,15 @@ bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out)
 int reg_vbool(struct reg_vctx *v, const cJSON *o, const char *key);
 const cJSON *reg_vobj(struct reg_vctx *v, const cJSON *o, const char *key);
 const cJSON *reg_varr(struct reg_vctx *v, const cJSON *o, const char *key);
+/* A list whose items must all be strings (commands, verbs); reports the others. */
+const cJSON *reg_vstrlist(struct reg_vctx *v, const cJSON *o, const char *key);
+/* An object at key whose members named in fields (NULL-terminated) must be strings. */
+const cJSON *reg_vstrfields(struct reg_vctx *v, const cJSON *o, const char *key,
+                            const char *const *fields);
+/* The members of an ObjectReference (involvedObject, regarding, targetRef). */
+extern const char *const reg_ref_fields[];
+/* An RFC 3339 time (metav1.Time or MicroTime) when present; true when present and valid. */
+bool reg_vtime(struct reg_vctx *v, const cJSON *o, const char *key);
 /* An object whose values must all be strings (labels, selectors, data); reports others. */
 const cJSON *reg_vstrmap(struct reg_vctx *v, const cJSON *o, const char *key);
 /* Field must be >= 0 / > 0 when present. Returns the value in *out when it was an integer. */

@@ -350,6 +350,24 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	}
 	reg_vbool(&v, spec, "publishNotReadyAddresses");
 	reg_vbool(&v, spec, "allocateLoadBalancerNodePorts");
+	int64_t hc;
+	if (reg_vint(&v, spec, "healthCheckNodePort", &hc) && (hc < 0 || hc > 65535))
+		reg_vinvalid_int(&v, "healthCheckNodePort", hc,
+		                 "must be between 1 and 65535, inclusive");
+	const cJSON *sac = reg_vobj(&v, spec, "sessionAffinityConfig");
+	if (sac) {
+		size_t m = reg_vkey(&v, "sessionAffinityConfig");
+		const cJSON *cip = reg_vobj(&v, sac, "clientIP");
+		int64_t t;
+		if (cip) {
+			size_t m2 = reg_vkey(&v, "clientIP");
+			if (reg_vint(&v, cip, "timeoutSeconds", &t) && (t <= 0 || t > 86400))
+				reg_vinvalid_int(&v, "timeoutSeconds", t,
+				                 "must be greater than 0 and less than 86400");
+			reg_vpop(&v, m2);
+		}
+		reg_vpop(&v, m);
+	}
 
 	const cJSON *ospec = reg_at_obj(old, "spec");
 	if (old && ospec) {
@@ -542,6 +560,7 @@ static void ep_validate_addresses(struct reg_vctx *v, const cJSON *ss, const cha
 		const char *host = reg_vstr(v, a, "hostname");
 		if (host && *host)
 			reg_vdns_label(v, "hostname", host);
+		reg_vstrfields(v, a, "targetRef", reg_ref_fields);
 		const char *node = reg_vstr(v, a, "nodeName");
 		if (node && *node)
 			reg_vdns_subdomain(v, "nodeName", node);
@@ -692,6 +711,11 @@ static void eps_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	{
 		size_t m = reg_vkey(&v, "endpoints");
 		reg_vidx(&v, i++);
+		if (!cJSON_IsObject(ep)) {
+			reg_vinvalid(&v, NULL, ep, "must be an object");
+			reg_vpop(&v, m);
+			continue;
+		}
 		const cJSON *addrs = reg_varr(&v, ep, "addresses"), *a;
 		int n = reg_count(addrs), j = 0;
 		if (n == 0 && (!reg_get(ep, "addresses") || addrs))
@@ -737,6 +761,11 @@ static void eps_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	{
 		size_t m = reg_vkey(&v, "ports");
 		reg_vidx(&v, i++);
+		if (!cJSON_IsObject(p)) {
+			reg_vinvalid(&v, NULL, p, "must be an object");
+			reg_vpop(&v, m);
+			continue;
+		}
 		const char *name = reg_vstr(&v, p, "name");
 		if (name && *name)
 			reg_vdns_label(&v, "name", name);

@@ -246,16 +246,28 @@ static void wrong_type(struct reg_vctx *v, const char *key, const cJSON *it, con
 	reg_vinvalid(v, key, it, "must be %s", what);
 }
 
-const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key)
+/* The member when it is of the kind is() accepts; NULL when absent, or (reported) of another. */
+static const cJSON *typed(struct reg_vctx *v, const cJSON *o, const char *key,
+                          cJSON_bool (*is)(const cJSON *), const char *what)
 {
 	const cJSON *it = member(o, key);
-	if (!it)
-		return NULL;
-	if (!cJSON_IsString(it)) {
-		wrong_type(v, key, it, "a string");
+	if (it && !is(it)) {
+		wrong_type(v, key, it, what);
 		return NULL;
 	}
-	return it->valuestring;
+	return it;
+}
+
+static cJSON_bool is_int(const cJSON *it)
+{
+	int64_t x;
+	return reg_json_int(it, &x);
+}
+
+const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const cJSON *it = typed(v, o, key, cJSON_IsString, "a string");
+	return it ? it->valuestring : NULL;
 }
 
 bool reg_vmissing(const cJSON *o, const char *key)
@@ -266,64 +278,76 @@ bool reg_vmissing(const cJSON *o, const char *key)
 
 const char *reg_vstr_req(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
-	if (it && !cJSON_IsString(it)) {
-		wrong_type(v, key, it, "a string");
-		return NULL;
-	}
-	if (!it || !*it->valuestring) {
+	const char *s = reg_vstr(v, o, key);
+	if ((s && !*s) || (!s && reg_vmissing(o, key)))
 		reg_vreq(v, key, NULL);
-		return NULL;
-	}
-	return it->valuestring;
+	return s && *s ? s : NULL;
 }
 
 bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out)
 {
-	const cJSON *it = member(o, key);
-	if (!it)
-		return false;
-	if (!reg_json_int(it, out)) {
-		wrong_type(v, key, it, "an integer");
-		return false;
-	}
-	return true;
+	const cJSON *it = typed(v, o, key, is_int, "an integer");
+	return it && reg_json_int(it, out);
 }
 
 int reg_vbool(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
-	if (!it)
-		return -1;
-	if (!cJSON_IsBool(it)) {
-		wrong_type(v, key, it, "a boolean");
-		return -1;
-	}
-	return cJSON_IsTrue(it) ? 1 : 0;
+	const cJSON *it = typed(v, o, key, cJSON_IsBool, "a boolean");
+	return it ? cJSON_IsTrue(it) : -1;
 }
 
 const cJSON *reg_vobj(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
-	if (!it)
-		return NULL;
-	if (!cJSON_IsObject(it)) {
-		wrong_type(v, key, it, "an object");
-		return NULL;
-	}
-	return it;
+	return typed(v, o, key, cJSON_IsObject, "an object");
 }
 
 const cJSON *reg_varr(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
+	return typed(v, o, key, cJSON_IsArray, "a list");
+}
+
+const cJSON *reg_vstrlist(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const cJSON *arr = reg_varr(v, o, key), *it;
+	int i = 0;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it)) {
+			size_t m = reg_vkey(v, key);
+			reg_vidx(v, i);
+			reg_vinvalid(v, NULL, it, "must be a string");
+			reg_vpop(v, m);
+		}
+		i++;
+	}
+	return arr;
+}
+
+const cJSON *reg_vstrfields(struct reg_vctx *v, const cJSON *o, const char *key,
+                            const char *const *fields)
+{
+	const cJSON *it = reg_vobj(v, o, key);
 	if (!it)
 		return NULL;
-	if (!cJSON_IsArray(it)) {
-		wrong_type(v, key, it, "a list");
-		return NULL;
-	}
+	size_t m = reg_vkey(v, key);
+	for (size_t i = 0; fields[i]; i++)
+		reg_vstr(v, it, fields[i]);
+	reg_vpop(v, m);
 	return it;
+}
+
+const char *const reg_ref_fields[] = { "kind",       "namespace",       "name",      "uid",
+	                               "apiVersion", "resourceVersion", "fieldPath", NULL };
+
+bool reg_vtime(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const char *t = reg_vstr(v, o, key);
+	int64_t x;
+	if (t && !reg_parse_time(t, &x)) {
+		reg_vinvalid_str(v, key, t, "must be an RFC 3339 time");
+		return false;
+	}
+	return t != NULL;
 }
 
 const cJSON *reg_vstrmap(struct reg_vctx *v, const cJSON *o, const char *key)
