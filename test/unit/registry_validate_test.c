@@ -1047,36 +1047,86 @@ static void run_every_hook(const struct reg_kind *k, cJSON *obj, const cJSON *or
 	reg_errors_free(&e);
 }
 
+/* Scalars and containers are the type classes a cause must catch a swap between; string for
+ * number and back is often legal (IntOrString, quantities). */
+static int type_class(const cJSON *it)
+{
+	if (cJSON_IsObject(it) || cJSON_IsArray(it))
+		return (it->type & 0xff);
+	return cJSON_IsBool(it) ? cJSON_True : cJSON_IsNull(it) ? cJSON_NULL : cJSON_String;
+}
+
+/* Members the engine checks, or that hold anything: no cause is expected there. */
+static bool free_form(const char *path)
+{
+	static const char *const prefixes[] = { ".metadata", ".status", ".apiVersion",
+		                                ".kind",     ".data.",  ".spec.username" };
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (str_has_prefix(path, prefixes[i]))
+			return true;
+	return !strcmp(path, ".data");
+}
+
+/* After a type swap at path, validating the object as created must say something. */
+static void expect_a_cause(const struct reg_kind *k, const cJSON *root, const char *path,
+                           const char *wrong)
+{
+	cJSON *c = cJSON_Duplicate(root, true);
+	if (k->defaults)
+		k->defaults(c);
+	if (k->prepare_create)
+		k->prepare_create(c);
+	struct reg_errors e = validate(k, c, NULL);
+	if (!e.n)
+		fail_msg("%s: %s set to %s gives no cause", k->resource, path, wrong);
+	reg_errors_free(&e);
+	cJSON_Delete(c);
+}
+
 /* Replaces each member of node in turn with each wrong value, runs every hook, puts it back,
- * and goes down into it. */
-static int sweep(const struct reg_kind *k, cJSON *root, const cJSON *orig, cJSON *node)
+ * and goes down into it. path is node's, as ".spec.containers[0]". */
+static int sweep(const struct reg_kind *k, cJSON *root, const cJSON *orig, cJSON *node, char *path,
+                 size_t cap)
 {
 	static const char *const wrong[] = { "'x'", "-7", "0.5",      "true",     "null",
 		                             "[]",  "{}", "['x',{}]", "{'a':[1]}" };
 	int n = 0, size = cJSON_GetArraySize(node);
+	size_t len = strlen(path);
 	for (int i = 0; i < size; i++) {
+		cJSON *child = cJSON_GetArrayItem(node, i);
+		if (cJSON_IsArray(node))
+			snprintf(path + len, cap - len, "[%d]", i);
+		else
+			snprintf(path + len, cap - len, ".%s", child->string);
 		for (size_t w = 0; w < ARRAY_SIZE(wrong); w++) {
-			cJSON *child = cJSON_GetArrayItem(node, i);
+			child = cJSON_GetArrayItem(node, i);
 			cJSON *saved = cJSON_Duplicate(child, true);
-			if (cJSON_IsArray(node)) {
-				cJSON_ReplaceItemInArray(node, i, J(wrong[w]));
-				run_every_hook(k, root, orig);
-				cJSON_ReplaceItemInArray(node, i, saved);
-			} else {
-				char *key = strdup(child->string);
-				cJSON_ReplaceItemInObjectCaseSensitive(node, key, J(wrong[w]));
-				run_every_hook(k, root, orig);
+			cJSON *bad = J(wrong[w]);
+			bool swapped = !cJSON_IsNull(bad) && type_class(bad) != type_class(saved);
+			char *key = cJSON_IsArray(node) ? NULL : strdup(child->string);
+			if (key)
+				cJSON_ReplaceItemInObjectCaseSensitive(node, key, bad);
+			else
+				cJSON_ReplaceItemInArray(node, i, bad);
+			run_every_hook(k, root, orig);
+			if (swapped && !free_form(path))
+				expect_a_cause(k, root, path, wrong[w]);
+			if (key)
 				cJSON_ReplaceItemInObjectCaseSensitive(node, key, saved);
-				free(key);
-			}
+			else
+				cJSON_ReplaceItemInArray(node, i, saved);
+			free(key);
 			n++;
 		}
-		n += sweep(k, root, orig, cJSON_GetArrayItem(node, i));
+		n += sweep(k, root, orig, cJSON_GetArrayItem(node, i), path, cap);
+		path[len] = '\0';
 	}
 	return n;
 }
 
-static void test_malformed_objects_of_every_kind_never_crash(void **state)
+/* Never a crash, and never silence about a member of the wrong kind (a list where an object
+ * belongs, a boolean where a string does). */
+static void test_malformed_objects_of_every_kind_never_crash_and_give_causes(void **state)
 {
 	size_t covered = 0;
 	int runs = 0;
@@ -1085,7 +1135,8 @@ static void test_malformed_objects_of_every_kind_never_crash(void **state)
 		cJSON *obj = J(fixtures[i][2]);
 		cJSON *orig = cJSON_Duplicate(obj, true);
 		run_every_hook(k, obj, orig);
-		runs += sweep(k, obj, orig, obj);
+		char path[512] = "";
+		runs += sweep(k, obj, orig, obj, path, sizeof(path));
 		/* The sweep puts everything back. */
 		assert_string_equal(S(obj), S(orig));
 		cJSON_Delete(orig);
@@ -1125,7 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_config_and_secret_mistakes_name_their_field),
 		cmocka_unit_test(test_node_namespace_and_pvc_mistakes_name_their_field),
 		cmocka_unit_test(test_network_rbac_lease_csr_and_event_mistakes_name_their_field),
-		cmocka_unit_test(test_malformed_objects_of_every_kind_never_crash),
+		cmocka_unit_test(test_malformed_objects_of_every_kind_never_crash_and_give_causes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
