@@ -294,11 +294,8 @@ static void rs_row(const cJSON *obj, int64_t now, cJSON *cells)
 
 static bool rs_field(const cJSON *obj, const char *field, char *out, size_t outlen)
 {
-	if (!strcmp(field, "status.replicas")) {
-		char n[32];
-		snprintf(n, sizeof(n), "%lld", (long long)reg_at_int(obj, "status.replicas", 0));
-		return reg_field_out(out, outlen, n);
-	}
+	if (!strcmp(field, "status.replicas"))
+		return reg_field_int(out, outlen, reg_at_int(obj, "status.replicas", 0));
 	return false;
 }
 

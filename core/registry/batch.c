@@ -299,11 +299,8 @@ static void job_row(const cJSON *obj, int64_t now, cJSON *cells)
 
 static bool job_field(const cJSON *obj, const char *field, char *out, size_t outlen)
 {
-	if (!strcmp(field, "status.successful")) {
-		char n[32];
-		snprintf(n, sizeof(n), "%lld", (long long)reg_at_int(obj, "status.succeeded", 0));
-		return reg_field_out(out, outlen, n);
-	}
+	if (!strcmp(field, "status.successful"))
+		return reg_field_int(out, outlen, reg_at_int(obj, "status.succeeded", 0));
 	return false;
 }
 

@@ -200,6 +200,7 @@ void reg_since(const cJSON *timestamp, int64_t now, char *out, size_t outlen);
 
 /* Field selector helpers. */
 bool reg_field_out(char *out, size_t outlen, const char *val);
+bool reg_field_int(char *out, size_t outlen, int64_t val);
 
 /* base64 (standard alphabet). Decode returns a new buffer (caller frees) or NULL. */
 char *reg_base64_encode(const unsigned char *p, size_t n);
