@@ -73,8 +73,15 @@ static void pod_prepare_create(cJSON *obj)
 		return;
 	reg_def_str(spec, "serviceAccountName", "default");
 	reg_def_str(spec, "serviceAccount", reg_at_strz(spec, "serviceAccountName"));
-	if (!*reg_at_strz(spec, "priorityClassName"))
+	/* The priority admission plugin: 0 without a class; the two classes every cluster has
+	 * give their values (tug serves no PriorityClass objects, so there are no others). */
+	const char *pc = reg_at_strz(spec, "priorityClassName");
+	if (!*pc)
 		reg_def_int(spec, "priority", 0);
+	else if (!strcmp(pc, "system-node-critical"))
+		reg_def_int(spec, "priority", 2000001000);
+	else if (!strcmp(pc, "system-cluster-critical"))
+		reg_def_int(spec, "priority", 2000000000);
 	reg_def_str(spec, "preemptionPolicy", "PreemptLowerPriority");
 	add_toleration(spec, "node.kubernetes.io/not-ready");
 	add_toleration(spec, "node.kubernetes.io/unreachable");

@@ -463,6 +463,24 @@ static void test_volumes_and_env_get_defaults(void **state)
 	cJSON_Delete(pod);
 }
 
+static void test_built_in_priority_classes_give_their_priority(void **state)
+{
+	static const char *const table[][2] = { { "system-node-critical", "2000001000" },
+		                                { "system-cluster-critical", "2000000000" } };
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		char lit[256];
+		snprintf(lit, sizeof(lit),
+		         "{" POD_META ",'spec':{'priorityClassName':'%s','containers':[{'name':'c',"
+		         "'image':'app:1'}]}}",
+		         table[i][0]);
+		cJSON *pod = created(K("", "pods"), lit);
+		assert_json(obj_get(pod, "spec.priority"), table[i][1]);
+		assert_string_equal(obj_get_str(pod, "spec.preemptionPolicy"),
+		                    "PreemptLowerPriority");
+		cJSON_Delete(pod);
+	}
+}
+
 static void test_service_account_names_are_kept_in_step(void **state)
 {
 	cJSON *pod = created(K("", "pods"), "{" POD_META ",'spec':{'serviceAccountName':'build',"
@@ -1310,6 +1328,7 @@ int main(void)
 		cmocka_unit_test(test_init_containers_get_requests_but_templates_do_not),
 		cmocka_unit_test(test_host_network_pods_get_host_ports),
 		cmocka_unit_test(test_volumes_and_env_get_defaults),
+		cmocka_unit_test(test_built_in_priority_classes_give_their_priority),
 		cmocka_unit_test(test_service_account_names_are_kept_in_step),
 		cmocka_unit_test(test_prepare_create_computes_the_qos_class),
 		cmocka_unit_test(
