@@ -105,6 +105,13 @@ int http_server_listen(struct http_server *s, const char *addr, int port, struct
                        int *bound_port, struct err *e);
 
 /*
+ * Serves a socket that is already connected (socket activation, a
+ * socketpair in tests and fuzzing), as if accepted from a listener with tls.
+ * Takes fd; it is closed on failure.
+ */
+int http_server_adopt(struct http_server *s, int fd, struct http_tls *tls);
+
+/*
  * Graceful shutdown: stops accepting at once, closes idle connections, lets
  * requests in flight finish (their responses say Connection: close), and asks
  * streamed responses to end (HTTP_EV_SHUTDOWN). Whatever is still open after

@@ -1128,10 +1128,12 @@ static void format_peer(char *out, size_t n, const struct sockaddr_storage *ss)
 	}
 }
 
-static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage *ss)
+/* Takes fd (non-blocking); on failure it is closed. */
+static int conn_new(struct http_server *s, struct http_tls *tls, int fd,
+                    const struct sockaddr_storage *ss)
 {
-	struct http_server *s = ls->srv;
 	struct conn *c = xcalloc(1, sizeof(*c));
+	int rc;
 	int one = 1;
 
 	c->srv = s;
@@ -1142,12 +1144,12 @@ static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage 
 	loop_timer_init(&c->timer, on_conn_timer);
 	loop_timer_init(&c->flush_timer, on_flush_timer);
 	c->state_ms = loop_now_ms(s->loop);
-	if (ls->tls) {
-		if (tls_conn_new(ls->tls, fd, &c->tls) < 0) {
+	if (tls) {
+		if ((rc = tls_conn_new(tls, fd, &c->tls)) < 0) {
 			close(fd);
 			arena_free(&c->arena);
 			free(c);
-			return;
+			return rc;
 		}
 		c->state = C_HANDSHAKE;
 		c->events = EPOLLIN;
@@ -1158,13 +1160,13 @@ static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage 
 		c->head_started = true;
 		c->events = EPOLLIN | EPOLLRDHUP;
 	}
-	if (loop_add_fd(s->loop, fd, c->events, on_conn_io, c) < 0) {
+	if ((rc = loop_add_fd(s->loop, fd, c->events, on_conn_io, c)) < 0) {
 		if (c->tls)
 			tls_conn_free(c->tls);
 		close(fd);
 		arena_free(&c->arena);
 		free(c);
-		return;
+		return rc;
 	}
 	c->next = s->conns;
 	if (s->conns)
@@ -1172,6 +1174,22 @@ static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage 
 	s->conns = c;
 	s->nconns++;
 	conn_rearm(c);
+	return 0;
+}
+
+int http_server_adopt(struct http_server *s, int fd, struct http_tls *tls)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl = sizeof(ss);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	getpeername(fd, (struct sockaddr *)&ss, &sl);
+	return conn_new(s, tls, fd, &ss);
 }
 
 /* --- listeners -------------------------------------------------------------------------------- */
@@ -1221,7 +1239,7 @@ static void on_accept(struct loop *l, int fd, uint32_t events, void *arg)
 			loop_timer_arm(s->loop, &s->accept_timer, ACCEPT_BACKOFF_MS);
 			return;
 		}
-		conn_new(ls, cfd, &ss);
+		conn_new(s, ls->tls, cfd, &ss);
 	}
 }
 
