@@ -881,9 +881,11 @@ static void on_conn_timer(struct loop *l, struct loop_timer *t)
 		conn_kill(c, "TLS handshake timed out");
 		break;
 	case C_HEAD:
+		/* A client that sent part of a head hears why; one that sent
+		 * nothing (idle, or connected and silent) is just closed. */
 		if (c->out_head)
 			conn_kill(c, "write timed out");
-		else if (c->head_started)
+		else if (c->in_len)
 			conn_error(c, 408, "timed out reading the request head");
 		else
 			conn_kill(c, "idle");
