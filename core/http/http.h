@@ -236,6 +236,19 @@ int http_resp_file(struct http_req *r, int status, int fd, uint64_t off, uint64_
  * head goes out at once (a watch client sees its 200 before any event).
  */
 int http_resp_start(struct http_req *r, int status, int64_t content_length);
+/*
+ * Switches protocols (WebSocket or SPDY, as kubectl exec, attach and
+ * port-forward ask): sends 101 with the handler's headers (Upgrade,
+ * Sec-WebSocket-Accept, ...) and "Connection: Upgrade". From then on each
+ * read from the client goes to on_data as it arrives, http_resp_write sends
+ * raw bytes, and http_resp_end closes the connection once its output is
+ * out. Events as for streams (CLOSED also when the client half-closes).
+ * -EINVAL unless the request asked to upgrade (Connection: upgrade and an
+ * Upgrade field, HTTP/1.1).
+ */
+typedef void (*http_data_fn)(struct http_req *r, const void *data, size_t len, void *arg);
+int http_resp_upgrade(struct http_req *r, http_data_fn on_data, void *arg);
+
 /* Appends to a started response: 0, -EPIPE (client gone), -ENOBUFS (queue full, closed). */
 int http_resp_write(struct http_req *r, const void *p, size_t n);
 /* Ends a started response and finishes r. */

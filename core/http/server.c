@@ -45,6 +45,7 @@ enum conn_state {
 	C_HEAD,      /* waiting for or reading a request head */
 	C_BODY,      /* reading a request body */
 	C_HANDLE,    /* the handler has the request */
+	C_TUNNEL,    /* switched protocols: bytes go to the handler as they come */
 	C_DRAIN,     /* last response queued: flush it, then linger */
 	C_LINGER,    /* write side shut: wait briefly for the client's FIN */
 };
@@ -73,7 +74,7 @@ struct conn {
 
 	unsigned busy; /* nesting of our own frames on the stack; teardown waits for 0 */
 	bool dead, close_after, peer_eof, out_blocked, want_flush, need_process;
-	bool tls_peeked, tls_want_write, head_started;
+	bool tls_peeked, tls_want_write, head_started, need_tunnel;
 	size_t discarded;
 
 	struct arena arena; /* identity and peer name, for the connection's life */
@@ -98,10 +99,12 @@ struct http_req {
 	enum { R_NONE, R_STARTED } resp;
 	bool resp_chunked, resp_no_body;
 	int64_t resp_left; /* fixed-length stream: bytes still promised; -1 otherwise */
-	bool dispatched;
+	bool dispatched, upgraded;
 
 	http_event_fn ev_fn;
 	void *ev_arg;
+	http_data_fn data_fn;
+	void *data_arg;
 };
 
 struct http_server {
@@ -512,7 +515,8 @@ static void queue_head(struct conn *c, struct http_req *r, int status, int64_t c
 	struct buf b = { 0 };
 	char line[96];
 
-	if (!r->head.keep_alive || s->shutting_down || (clen == -1 && r->head.minor == 0))
+	if (!r->head.keep_alive || s->shutting_down || r->upgraded ||
+	    (clen == -1 && r->head.minor == 0))
 		c->close_after = true;
 	buf_reserve(&b, 256);
 	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: ", status, http_status_text(status));
@@ -525,7 +529,9 @@ static void queue_head(struct conn *c, struct http_req *r, int status, int64_t c
 		buf_printf(&b, "Content-Length: %lld\r\n", (long long)clen);
 	else if (clen == -1 && r->head.minor == 1)
 		buf_adds(&b, "Transfer-Encoding: chunked\r\n");
-	if (c->close_after)
+	if (r->upgraded)
+		buf_adds(&b, "Connection: Upgrade\r\n");
+	else if (c->close_after)
 		buf_adds(&b, "Connection: close\r\n");
 	else if (r->head.minor == 0)
 		buf_adds(&b, "Connection: keep-alive\r\n");
@@ -602,6 +608,12 @@ static void dispatch(struct conn *c)
 	if (!r->body) {
 		r->body = xmalloc(1);
 		r->body[0] = '\0';
+	}
+	/* A watch may hold its connection for hours; it needs no input buffer meanwhile. */
+	if (!c->in_len) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
 	}
 	s->o.handler(r, s->o.arg);
 }
@@ -727,6 +739,15 @@ static void conn_process(struct conn *c)
 			if (!process_body(c))
 				return;
 			break;
+		case C_TUNNEL:
+			if (c->in_len && c->req && c->req->data_fn) {
+				/* The handler may end the tunnel from inside; the bytes are
+				 * consumed either way. */
+				size_t n = c->in_len;
+				c->in_len = 0;
+				c->req->data_fn(c->req, c->in, n, c->req->data_arg);
+			}
+			return;
 		default:
 			return;
 		}
@@ -748,6 +769,9 @@ static void conn_eof(struct conn *c)
 			conn_kill(c, "end of stream");
 		else
 			conn_process(c);
+		break;
+	case C_TUNNEL:
+		conn_kill(c, "end of stream in a tunnel");
 		break;
 	case C_HANDLE:
 		/* A half-closed client may still read our answer, but a stream
@@ -894,6 +918,7 @@ static void on_conn_timer(struct loop *l, struct loop_timer *t)
 		conn_error(c, 408, "timed out reading the request body");
 		break;
 	case C_HANDLE:
+	case C_TUNNEL:
 	case C_DRAIN:
 		conn_kill(c, "write timed out");
 		break;
@@ -930,6 +955,7 @@ static void conn_rearm(struct conn *c)
 		span = o->body_timeout_ms;
 		break;
 	case C_HANDLE:
+	case C_TUNNEL: /* a shell may sit idle for hours */
 	case C_DRAIN:
 		break;
 	case C_LINGER:
@@ -962,6 +988,7 @@ static void conn_update_events(struct conn *c)
 	case C_HEAD:
 	case C_BODY:
 	case C_HANDLE:
+	case C_TUNNEL:
 		if (!c->peer_eof && c->in_len < in_max(c))
 			ev = EPOLLIN | EPOLLRDHUP;
 		else if (!c->peer_eof)
@@ -1070,11 +1097,16 @@ static void conn_leave(struct conn *c)
 			c->need_process = false;
 			conn_process(c);
 		}
+		if (c->need_tunnel && c->state == C_TUNNEL && !c->dead) {
+			c->need_tunnel = false;
+			conn_process(c);
+		}
 		if (c->state == C_DRAIN && !c->out_head && !c->dead)
 			conn_start_linger(c);
 		/* TLS may hold a decrypted pipelined request that epoll will not report. */
 		if (!c->dead && c->tls && c->state != C_HANDSHAKE && c->state != C_HANDLE &&
-		    c->in_len < in_max(c) && tls_conn_pending(c->tls))
+		    c->state != C_DRAIN && c->state != C_LINGER && c->in_len < in_max(c) &&
+		    tls_conn_pending(c->tls))
 			conn_read(c);
 		if (!c->want_flush &&
 		    !(c->need_process && c->state == C_HEAD && c->out_bytes <= PIPELINE_OUT_MAX))
@@ -1406,6 +1438,7 @@ void http_server_shutdown(struct http_server *s, uint32_t timeout_ms, void (*don
 			c->close_after = true;
 			break;
 		case C_HANDLE:
+		case C_TUNNEL:
 			c->close_after = true;
 			fire(c->req, HTTP_EV_SHUTDOWN);
 			break;
@@ -1661,6 +1694,30 @@ int http_resp_start(struct http_req *r, int status, int64_t content_length)
 	conn_enter(c);
 	queue_head(c, r, status, content_length);
 	c->want_flush = true;
+	conn_leave(c);
+	return 0;
+}
+
+int http_resp_upgrade(struct http_req *r, http_data_fn on_data, void *arg)
+{
+	struct conn *c = req_conn(r);
+
+	if (r->resp != R_NONE || !r->head.upgrade || !on_data)
+		return -EINVAL;
+	r->resp = R_STARTED;
+	r->upgraded = true;
+	r->resp_left = -1; /* raw bytes until the connection closes */
+	r->data_fn = on_data;
+	r->data_arg = arg;
+	if (!c)
+		return -EPIPE;
+	conn_enter(c);
+	queue_head(c, r, 101, -2);
+	c->state = C_TUNNEL;
+	c->state_ms = loop_now_ms(c->srv->loop);
+	c->want_flush = true;
+	/* Bytes the client sent after its request already belong to the new protocol. */
+	c->need_tunnel = c->in_len > 0;
 	conn_leave(c);
 	return 0;
 }

@@ -49,6 +49,21 @@ static void on_event(struct http_req *r, enum http_event ev, void *arg)
 	}
 }
 
+static void tunnel_data(struct http_req *r, const void *data, size_t len, void *arg)
+{
+	if (len && ((const char *)data)[0] == 'q') {
+		http_resp_end(r);
+		return;
+	}
+	http_resp_write(r, data, len);
+}
+
+static void tunnel_event(struct http_req *r, enum http_event ev, void *arg)
+{
+	if (ev != HTTP_EV_DRAINED)
+		http_resp_end(r);
+}
+
 static void handle(struct http_req *r, void *arg)
 {
 	const char *p = http_req_path(r);
@@ -84,6 +99,13 @@ static void handle(struct http_req *r, void *arg)
 		break;
 	case 'n':
 		http_resp_send(r, 204, "x", 1);
+		break;
+	case 'u': /* a tunnel that echoes until the client leaves */
+		http_req_on_event(r, tunnel_event, NULL);
+		if (http_resp_upgrade(r, tunnel_data, NULL) < 0) {
+			http_req_on_event(r, NULL, NULL);
+			http_resp_send(r, 426, NULL, 0);
+		}
 		break;
 	default:
 		http_resp_send(r, 200, body, len);
