@@ -121,7 +121,8 @@ int http_server_adopt(struct http_server *s, int fd, struct http_tls *tls);
 void http_server_shutdown(struct http_server *s, uint32_t timeout_ms, void (*done)(void *arg),
                           void *arg);
 
-/* Closes every connection now (handlers get HTTP_EV_CLOSED) and frees the server. */
+/* Closes every connection now (handlers get HTTP_EV_CLOSED) and frees the server.
+ * Not from inside a handler or an event callback of this server. */
 void http_server_free(struct http_server *s);
 
 /* Open connections, for tests and metrics. */

@@ -527,7 +527,7 @@ static void queue_head(struct conn *c, struct http_req *r, int status, int64_t c
 		buf_printf(&b, "%s: %s\r\n", r->rh[i].name, r->rh[i].value);
 	if (clen >= 0 && status != 204 && status != 304 && status >= 200)
 		buf_printf(&b, "Content-Length: %lld\r\n", (long long)clen);
-	else if (clen == -1 && r->head.minor == 1)
+	else if (clen == -1 && r->head.minor == 1 && status_has_body(status))
 		buf_adds(&b, "Transfer-Encoding: chunked\r\n");
 	if (r->upgraded)
 		buf_adds(&b, "Connection: Upgrade\r\n");
