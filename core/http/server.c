@@ -1121,6 +1121,22 @@ static void conn_leave(struct conn *c)
 	conn_rearm(c);
 }
 
+/*
+ * Leaving a frame entered from a public call (http_resp_*). Events must not
+ * reach a handler from inside its own call on the same request (it could
+ * finish, and free, the request it is still using), so when this is the
+ * outermost frame the settling (flush, events, teardown) is left to the
+ * flush timer, which runs at the end of this loop iteration. Nested in one
+ * of our frames (the usual synchronous answer), the outer frame settles.
+ */
+static void conn_leave_api(struct conn *c)
+{
+	if (--c->busy)
+		return;
+	if (!loop_timer_armed(&c->flush_timer))
+		loop_timer_arm(c->srv->loop, &c->flush_timer, 0);
+}
+
 static void on_conn_io(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
@@ -1658,7 +1674,7 @@ static int send_whole(struct http_req *r, int status, const void *body, size_t l
 	if (fd >= 0)
 		close(fd);
 	req_finish(r);
-	conn_leave(c);
+	conn_leave_api(c);
 	return 0;
 }
 
@@ -1694,7 +1710,7 @@ int http_resp_start(struct http_req *r, int status, int64_t content_length)
 	conn_enter(c);
 	queue_head(c, r, status, content_length);
 	c->want_flush = true;
-	conn_leave(c);
+	conn_leave_api(c);
 	return 0;
 }
 
@@ -1718,7 +1734,7 @@ int http_resp_upgrade(struct http_req *r, http_data_fn on_data, void *arg)
 	c->want_flush = true;
 	/* Bytes the client sent after its request already belong to the new protocol. */
 	c->need_tunnel = c->in_len > 0;
-	conn_leave(c);
+	conn_leave_api(c);
 	return 0;
 }
 
@@ -1740,7 +1756,7 @@ int http_resp_write(struct http_req *r, const void *p, size_t n)
 	if (c->out_bytes + n > c->srv->o.max_stream_queue) {
 		conn_enter(c);
 		conn_kill(c, "client does not read its stream");
-		conn_leave(c);
+		conn_leave_api(c);
 		return -ENOBUFS;
 	}
 	if (r->resp_chunked) {
@@ -1780,7 +1796,7 @@ int http_resp_end(struct http_req *r)
 	if (r->resp_chunked && !r->resp_no_body)
 		out_add(c, "0\r\n\r\n", 5);
 	req_finish(r);
-	conn_leave(c);
+	conn_leave_api(c);
 	return 0;
 }
 

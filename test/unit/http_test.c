@@ -153,6 +153,24 @@ static void *async_worker(void *arg)
 	return NULL;
 }
 
+/* Starts a stream from a timer and ends it when its output has drained. If
+ * events reached the handler from inside its own calls, DRAINED would end
+ * (and free) the request inside http_resp_start, before the write below. */
+static void late_drained(struct http_req *r, enum http_event ev, void *arg)
+{
+	if (ev == HTTP_EV_DRAINED || ev == HTTP_EV_CLOSED)
+		http_resp_end(r);
+}
+
+static void late_start(struct loop *l, struct loop_timer *t)
+{
+	struct stream *st = container_of(t, struct stream, t);
+	http_req_on_event(st->r, late_drained, NULL);
+	http_resp_start(st->r, 200, -1);
+	http_resp_write(st->r, "late\n", 5);
+	free(st);
+}
+
 /* A toy protocol after 101: echo in upper case until "bye". */
 static void tunnel_data(struct http_req *r, const void *data, size_t len, void *arg)
 {
@@ -217,6 +235,11 @@ static void handle(struct http_req *r, void *arg)
 		http_resp_start(r, 200, -1);
 		loop_timer_init(&st->t, stream_tick);
 		loop_timer_arm(fx.loop, &st->t, 5);
+	} else if (!strcmp(path, "/late")) {
+		struct stream *st = xcalloc(1, sizeof(*st));
+		st->r = r;
+		loop_timer_init(&st->t, late_start);
+		loop_timer_arm(fx.loop, &st->t, 1);
 	} else if (!strcmp(path, "/fixed")) {
 		http_resp_start(r, 200, 10);
 		http_resp_write(r, "01234", 5);
@@ -663,6 +686,10 @@ static void test_streamed_response_is_chunked_and_complete(void **state)
 	assert_true(read_resp(fd, &r, false));
 	assert_string_equal(hdr(&r, "Transfer-Encoding"), "chunked");
 	assert_string_equal(r.body.data, "event 3\nevent 2\nevent 1\n");
+	/* Started later from a timer, ended from its DRAINED event. */
+	say(fd, "GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(read_resp(fd, &r, false));
+	assert_string_equal(r.body.data, "late\n");
 	/* The connection is reusable after the last chunk. */
 	say(fd, "GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(read_resp(fd, &r, false));
