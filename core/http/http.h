@@ -23,6 +23,11 @@
  *   While a request is handled, the connection reads no further requests
  *   (pipelined ones wait in its buffer) but still notices the client leaving.
  *
+ *   Events (below) never arrive from inside an http_* call the handler makes:
+ *   a call made from a handler's own timer or loop_post callback queues its
+ *   output, and the flush, events and teardown happen when the loop iteration
+ *   ends. So a handler may use r right after any call that did not finish it.
+ *
  * Streaming (watches)
  *   http_resp_start(r, 200, -1) sends the head with chunked encoding; each
  *   http_resp_write() becomes a chunk, flushed when the current loop iteration
