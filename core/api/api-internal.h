@@ -11,6 +11,7 @@ struct api {
 	int np_min, np_max;
 	char *advertise_ip;
 	int https_port;
+	char *admin_token;
 };
 
 /* Stored form: canonical JSON without metadata.resourceVersion, apiVersion, kind and

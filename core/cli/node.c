@@ -1,5 +1,6 @@
 /* node: starts the components of a server or agent on one event loop and stops them
  * in reverse order on SIGTERM. Components register here, at the seams, by Kconfig. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,6 +97,34 @@ static int open_store(struct node *n)
 }
 
 #ifdef NODE_SERVES_API
+/* <data-dir>/server/admin-token: made once (0600), a bearer token for system:admin. */
+static char *admin_token(const char *data_dir)
+{
+	char path[4200], dir[4096], *text = NULL;
+	snprintf(dir, sizeof(dir), "%s/server", data_dir);
+	snprintf(path, sizeof(path), "%s/admin-token", dir);
+	if (read_file(path, &text, NULL, 4096) == 0) {
+		text[strcspn(text, "\r\n")] = '\0';
+		if (strlen(text) >= 32)
+			return text;
+		free(text);
+	}
+	uint8_t raw[24];
+	char hex[49];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	if (mkdir_p(dir, 0700) < 0 || write_file_atomic(path, hex, strlen(hex), 0600) < 0)
+		log_warn("cannot write %s: bearer-token login is off", path);
+	return xstrdup(hex);
+}
+
 /* The API engine over the store, the HTTPS listener, then what every cluster starts with. */
 static int start_api(struct node *n)
 {
@@ -105,13 +134,16 @@ static int start_api(struct node *n)
 	const char *adv = c->advertise_address;
 	if (!adv || !*adv)
 		adv = c->node_ip.n ? c->node_ip.v[0] : (ip = net_default_ipv4());
+	char *token = admin_token(c->data_dir);
 	struct api_opts ao = { .store = n->store,
 		               .loop = n->loop,
 		               .service_cidr = c->service_cidr,
 		               .advertise_ip = adv,
-		               .https_port = (int)c->https_listen_port };
+		               .https_port = (int)c->https_listen_port,
+		               .admin_token = token };
 	int rc = api_new(&n->api, &ao, &e);
 	free(ip);
+	free(token);
 	if (rc < 0) {
 		log_error("%s", e.msg);
 		return rc;
