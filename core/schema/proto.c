@@ -236,41 +236,59 @@ static void civil(int64_t days, int64_t *y, unsigned *mon, unsigned *mday)
 	*y = (int64_t)yoe + era * 400 + (*mon <= 2);
 }
 
+/*
+ * The fields 1..n of a small message (Time, IntOrString, Quantity, RawExtension, a map entry,
+ * the envelope): field k must have wire type want[k-1]; the last occurrence wins, others are
+ * skipped. got[] keeps what the caller put there for absent fields. Returns a bit per field
+ * seen (bit k-1 for field k), or a negative error.
+ */
+static int small(struct dec *d, const uint8_t *p, size_t len, const uint8_t *want, struct wire *got,
+                 unsigned n)
+{
+	struct rd r = { p, p + len };
+	int seen = 0;
+	while (r.p < r.end) {
+		uint32_t num;
+		struct wire w;
+		int rc = next(d, &r, &num, &w);
+		if (rc < 0)
+			return rc;
+		if (w.wt == WT_EGROUP)
+			return bad(d, "unexpected end of group");
+		if (num > n)
+			continue;
+		if (w.wt != want[num - 1])
+			return wrong_type(d, w.wt, want[num - 1]);
+		got[num - 1] = w;
+		seen |= 1 << (num - 1);
+	}
+	return seen;
+}
+
 /* meta.Time and MicroTime: {seconds 1, nanos 2}, as RFC 3339 in UTC the way Go's JSON writes
  * them (Time to the second, MicroTime with six digits). Go writes a zero time as an empty
  * message and JSON null, so that is what an empty message gives. */
 static int timestamp(struct dec *d, const struct wire *w, bool micro, cJSON **out)
 {
+	static const uint8_t want[] = { WT_VARINT, WT_VARINT };
+	struct wire f[2] = { { 0 }, { 0 } };
+	int rc;
 	if (!w->n) {
 		*out = cJSON_CreateNull();
 		return *out ? 0 : oom(d);
 	}
-	int64_t sec = 0, nsec = 0;
-	struct rd r = { w->p, w->p + w->n };
-	while (r.p < r.end) {
-		uint32_t num;
-		struct wire f;
-		int rc = next(d, &r, &num, &f);
-		if (rc < 0)
-			return rc;
-		if ((num == 1 || num == 2) && f.wt != WT_VARINT)
-			return wrong_type(d, f.wt, WT_VARINT);
-		if (num == 1)
-			sec = (int64_t)f.v;
-		else if (num == 2)
-			nsec = (int32_t)(uint32_t)f.v;
-		else if (f.wt == WT_EGROUP)
-			return bad(d, "unexpected end of group");
-	}
+	if ((rc = small(d, w->p, w->n, want, f, 2)) < 0)
+		return rc;
+	int64_t sec = (int64_t)f[0].v, nsec = (int32_t)(uint32_t)f[1].v;
 	/* Years 1 to 9999, the range RFC 3339 can write. */
 	const int64_t lo = -62135596800, hi = 253402300799;
-	if (sec < lo - 3 || sec > hi + 3)
-		return bad(d, "time %lld s is out of range", (long long)sec);
-	sec += nsec / 1000000000;
-	nsec %= 1000000000;
-	if (nsec < 0) {
-		nsec += 1000000000;
-		sec--;
+	if (sec >= lo - 3 && sec <= hi + 3) {
+		sec += nsec / 1000000000;
+		nsec %= 1000000000;
+		if (nsec < 0) {
+			nsec += 1000000000;
+			sec--;
+		}
 	}
 	if (sec < lo || sec > hi)
 		return bad(d, "time %lld s is out of range", (long long)sec);
@@ -280,10 +298,7 @@ static int timestamp(struct dec *d, const struct wire *w, bool micro, cJSON **ou
 	char s[40];
 	int n = snprintf(s, sizeof(s), "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mon, mday,
 	                 rem / 3600, rem / 60 % 60, rem % 60);
-	if (micro)
-		snprintf(s + n, sizeof(s) - (size_t)n, ".%06uZ", (unsigned)(nsec / 1000));
-	else
-		snprintf(s + n, sizeof(s) - (size_t)n, "Z");
+	snprintf(s + n, sizeof(s) - (size_t)n, micro ? ".%06uZ" : "Z", (unsigned)(nsec / 1000));
 	*out = cJSON_CreateString(s);
 	return *out ? 0 : oom(d);
 }
@@ -291,90 +306,43 @@ static int timestamp(struct dec *d, const struct wire *w, bool micro, cJSON **ou
 /* intstr.IntOrString {type 1, intVal 2, strVal 3}: a number, or a string when type is 1. */
 static int int_or_string(struct dec *d, const struct wire *w, cJSON **out)
 {
-	uint64_t type = 0;
-	int32_t iv = 0;
-	struct wire sv = { .p = (const uint8_t *)"" };
-	struct rd r = { w->p, w->p + w->n };
-	while (r.p < r.end) {
-		uint32_t num;
-		struct wire f;
-		int rc = next(d, &r, &num, &f);
-		if (rc < 0)
-			return rc;
-		int want = num == 3 ? WT_LEN : WT_VARINT;
-		if (num >= 1 && num <= 3 && f.wt != want)
-			return wrong_type(d, f.wt, want);
-		if (num == 1)
-			type = f.v;
-		else if (num == 2)
-			iv = (int32_t)(uint32_t)f.v;
-		else if (num == 3)
-			sv = f;
-		else if (f.wt == WT_EGROUP)
-			return bad(d, "unexpected end of group");
-	}
-	if (type == 1)
-		return string(d, sv.p, sv.n, out);
-	if (type != 0)
+	static const uint8_t want[] = { WT_VARINT, WT_VARINT, WT_LEN };
+	struct wire f[3] = { { 0 }, { 0 }, { .p = (const uint8_t *)"" } };
+	int rc = small(d, w->p, w->n, want, f, 3);
+	if (rc < 0)
+		return rc;
+	if (f[0].v == 1)
+		return string(d, f[2].p, f[2].n, out);
+	if (f[0].v != 0)
 		return bad(d, "IntOrString type %llu is neither 0 (int) nor 1 (string)",
-		           (unsigned long long)type);
-	*out = cJSON_CreateNumber(iv);
+		           (unsigned long long)f[0].v);
+	*out = cJSON_CreateNumber((int32_t)(uint32_t)f[1].v);
 	return *out ? 0 : oom(d);
-}
-
-/* The bytes of field `want` of a one-field message (Quantity's string, RawExtension's raw);
- * false when absent. */
-static int only_field(struct dec *d, const struct wire *w, uint32_t want, struct wire *val,
-                      bool *found)
-{
-	struct rd r = { w->p, w->p + w->n };
-	*found = false;
-	while (r.p < r.end) {
-		uint32_t num;
-		struct wire f;
-		int rc = next(d, &r, &num, &f);
-		if (rc < 0)
-			return rc;
-		if (num == want && f.wt != WT_LEN)
-			return wrong_type(d, f.wt, WT_LEN);
-		if (num == want) {
-			*val = f;
-			*found = true;
-		} else if (f.wt == WT_EGROUP)
-			return bad(d, "unexpected end of group");
-	}
-	return 0;
 }
 
 /* resource.Quantity {string 1}: its text. Go writes a zero quantity as "0". */
 static int quantity(struct dec *d, const struct wire *w, cJSON **out)
 {
-	struct wire s;
-	bool found;
-	int rc = only_field(d, w, 1, &s, &found);
-	if (rc < 0)
-		return rc;
-	if (!found) {
-		*out = cJSON_CreateString("0");
-		return *out ? 0 : oom(d);
-	}
-	return string(d, s.p, s.n, out);
+	static const uint8_t want[] = { WT_LEN };
+	struct wire f = { .p = (const uint8_t *)"0", .n = 1 };
+	int rc = small(d, w->p, w->n, want, &f, 1);
+	return rc < 0 ? rc : string(d, f.p, f.n, out);
 }
 
 /* RawExtension and FieldsV1 {raw 1}: JSON text, embedded as it is; null when absent. */
 static int raw_json(struct dec *d, const struct wire *w, cJSON **out)
 {
-	struct wire raw;
-	bool found;
-	int rc = only_field(d, w, 1, &raw, &found);
+	static const uint8_t want[] = { WT_LEN };
+	struct wire f = { 0 };
+	struct err je = { 0 };
+	int rc = small(d, w->p, w->n, want, &f, 1);
 	if (rc < 0)
 		return rc;
-	if (!found || !raw.n) {
+	if (!f.n) {
 		*out = cJSON_CreateNull();
 		return *out ? 0 : oom(d);
 	}
-	struct err je = { 0 };
-	if (obj_parse((const char *)raw.p, raw.n, out, &je) < 0)
+	if (obj_parse((const char *)f.p, f.n, out, &je) < 0)
 		return bad(d, "embedded object is not JSON: %s", je.msg);
 	return 0;
 }
@@ -519,23 +487,12 @@ static int occurrence(struct dec *d, const struct sfield *f, unsigned lv, const 
 	if (w->wt != WT_LEN)
 		return wrong_type(d, w->wt, WT_LEN);
 	/* A missing key is "", a missing value its type's zero, as Go decodes map entries. */
-	struct wire key = { .wt = WT_LEN, .p = (const uint8_t *)"" };
-	struct wire val = { .wt = want_wt(f, lv + 1), .p = (const uint8_t *)"" };
-	struct rd r = { w->p, w->p + w->n };
-	while (r.p < r.end) {
-		uint32_t num;
-		struct wire e;
-		if ((rc = next(d, &r, &num, &e)) < 0)
-			return rc;
-		if (e.wt == WT_EGROUP)
-			return bad(d, "unexpected end of group");
-		if (num == 1 && e.wt != WT_LEN)
-			return wrong_type(d, e.wt, WT_LEN);
-		if (num == 1)
-			key = e;
-		else if (num == 2)
-			val = e;
-	}
+	const uint8_t want[] = { WT_LEN, (uint8_t)want_wt(f, lv + 1) };
+	struct wire kv[2] = { { .p = (const uint8_t *)"" },
+		              { .wt = want[1], .p = (const uint8_t *)"" } };
+	if ((rc = small(d, w->p, w->n, want, kv, 2)) < 0)
+		return rc;
+	struct wire key = kv[0], val = kv[1];
 	if (key.n && memchr(key.p, 0, key.n))
 		return bad(d, "map key contains a NUL byte");
 	if ((rc = value(d, f, lv + 1, &val, &v)) < 0)
@@ -684,11 +641,9 @@ static int find_kind(const struct model *m, const char *av, const char *kind)
 	return ti;
 }
 
-/* A short string of the envelope into out (NUL-terminated); over-long ones are malformed. */
+/* A type name of the envelope into out (NUL-terminated); over-long ones are malformed. */
 static int envelope_string(struct dec *d, const struct wire *w, char *out, size_t size)
 {
-	if (w->wt != WT_LEN)
-		return wrong_type(d, w->wt, WT_LEN);
 	if (w->n >= size || (w->n && memchr(w->p, 0, w->n)))
 		return bad(d, "envelope type name is not a short string");
 	memcpy(out, w->p, w->n);
@@ -700,11 +655,15 @@ int schema_from_protobuf(const void *buf, size_t len, const char *def_api_versio
                          const char *def_kind, cJSON **out, struct err *e)
 {
 	static const uint8_t magic[4] = { 'k', '8', 's', 0 };
+	/* runtime.Unknown {typeMeta 1, raw 2, contentEncoding 3, contentType 4} and
+	 * runtime.TypeMeta {apiVersion 1, kind 2}: all bytes. */
+	static const uint8_t want[4] = { WT_LEN, WT_LEN, WT_LEN, WT_LEN };
 	struct dec d = { .m = schema_model(), .e = e };
 	const uint8_t *p = buf;
-	char av[128] = "", kind[128] = "";
-	struct wire raw = { .wt = WT_LEN, .p = (const uint8_t *)"" };
-	int rc = 0;
+	char av[128], kind[128];
+	struct wire unk[4] = { { .p = (const uint8_t *)"" }, { .p = (const uint8_t *)"" } };
+	struct wire tm[2] = { { .p = (const uint8_t *)"" }, { .p = (const uint8_t *)"" } };
+	int rc;
 
 	*out = NULL;
 	if (!d.m)
@@ -713,35 +672,10 @@ int schema_from_protobuf(const void *buf, size_t len, const char *def_api_versio
 		return err_set(e, -EBADMSG, "protobuf: the body does not start with \"k8s\\x00\"");
 	if (len == sizeof(magic))
 		return err_set(e, -EBADMSG, "protobuf: empty body");
-	struct rd r = { p + sizeof(magic), p + len };
-	while (r.p < r.end && rc == 0) {
-		uint32_t num;
-		struct wire w;
-		if ((rc = next(&d, &r, &num, &w)) < 0)
-			break;
-		if (w.wt == WT_EGROUP)
-			rc = bad(&d, "unexpected end of group");
-		else if (num >= 1 && num <= 4 && w.wt != WT_LEN)
-			rc = wrong_type(&d, w.wt, WT_LEN);
-		else if (num == 2)
-			raw = w;
-		else if (num == 1) {
-			/* typeMeta {apiVersion 1, kind 2} */
-			struct rd tr = { w.p, w.p + w.n };
-			while (tr.p < tr.end && rc == 0) {
-				struct wire tw;
-				if ((rc = next(&d, &tr, &num, &tw)) < 0)
-					break;
-				if (num == 1)
-					rc = envelope_string(&d, &tw, av, sizeof(av));
-				else if (num == 2)
-					rc = envelope_string(&d, &tw, kind, sizeof(kind));
-				else if (tw.wt == WT_EGROUP)
-					rc = bad(&d, "unexpected end of group");
-			}
-		}
-	}
-	if (rc < 0)
+	if ((rc = small(&d, p + sizeof(magic), len - sizeof(magic), want, unk, 4)) < 0 ||
+	    (rc = small(&d, unk[0].p, unk[0].n, want, tm, 2)) < 0 ||
+	    (rc = envelope_string(&d, &tm[0], av, sizeof(av))) < 0 ||
+	    (rc = envelope_string(&d, &tm[1], kind, sizeof(kind))) < 0)
 		return rc;
 	/* As kube-apiserver does, what the envelope leaves out comes from the endpoint. */
 	if (!*kind && def_kind)
@@ -762,7 +696,7 @@ int schema_from_protobuf(const void *buf, size_t len, const char *def_api_versio
 		cJSON_Delete(obj);
 		return oom(&d);
 	}
-	if ((rc = message(&d, raw.p, raw.n, ti, 0, obj)) < 0) {
+	if ((rc = message(&d, unk[1].p, unk[1].n, ti, 0, obj)) < 0) {
 		cJSON_Delete(obj);
 		return rc;
 	}
