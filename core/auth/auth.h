@@ -144,6 +144,9 @@ int auth_write_kubeconfig(const char *path, unsigned mode, const char *server_ur
                           const char *ca_pem, const char *cert_pem, const char *key_pem,
                           struct err *e);
 
+/* The kubeconfig of kube-public/cluster-info: server and CA, no credentials. Caller frees. */
+char *auth_cluster_kubeconfig(const char *server_url, const char *ca_pem);
+
 /* The URL kubectl on this host should use: https://127.0.0.1:<port>, or the bind address when
  * the server listens on one specific non-loopback address. Caller frees. */
 char *auth_local_server_url(const char *bind_address, int port);

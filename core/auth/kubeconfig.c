@@ -134,6 +134,25 @@ static char *b64(const char *s)
 	return out;
 }
 
+char *auth_cluster_kubeconfig(const char *server_url, const char *ca_pem)
+{
+	_cleanup_free_ char *ca = b64(ca_pem);
+	/* What kubeadm and k3s put in kube-public/cluster-info: where the server is and which
+	 * CA to trust, no credentials. */
+	return xasprintf("apiVersion: v1\n"
+	                 "clusters:\n"
+	                 "- cluster:\n"
+	                 "    certificate-authority-data: %s\n"
+	                 "    server: %s\n"
+	                 "  name: \"\"\n"
+	                 "contexts: null\n"
+	                 "current-context: \"\"\n"
+	                 "kind: Config\n"
+	                 "preferences: {}\n"
+	                 "users: null\n",
+	                 ca, server_url);
+}
+
 int auth_write_kubeconfig(const char *path, unsigned mode, const char *server_url,
                           const char *ca_pem, const char *cert_pem, const char *key_pem,
                           struct err *e)

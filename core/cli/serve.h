@@ -14,7 +14,11 @@ struct serve;
  * --bind-address:--https-listen-port (0: any free port) and writes the admin
  * kubeconfig naming the port it got. Logs and returns a negative errno on failure.
  */
-int serve_start(struct loop *l, const struct tug_config *c, struct serve **out);
+struct api;
+int serve_start(struct loop *l, const struct tug_config *c, struct api *api, struct serve **out);
+/* The URL kubectl on this host uses, and the cluster CA (for kube-public/cluster-info). */
+const char *serve_url(const struct serve *s);
+const char *serve_ca_pem(const struct serve *s);
 /* Stops accepting, lets requests finish; done(arg) runs once all connections are gone. */
 void serve_shutdown(struct serve *s, uint32_t timeout_ms, void (*done)(void *arg), void *arg);
 void serve_free(struct serve *s);
