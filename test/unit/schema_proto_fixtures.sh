@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates test/unit/schema_proto_fixtures.h: the protobuf bodies the real kubectl sends for
 # `kubectl create ...`, each with the JSON that the same command prints with
-# --dry-run=client -o json. Needs kubectl, python3 and a built build/tools/apiserver (the body
-# is read from kubectl -v=10's hex dump, so the server's answer does not matter). Run from the
-# repository top: test/unit/schema_proto_fixtures.sh [build-dir]
+# --dry-run=client -o json. Needs kubectl, python3 and a built tug (the body is read from
+# kubectl -v=10's hex dump, so the server's answer does not matter). Run from the repository
+# top: test/unit/schema_proto_fixtures.sh [build-dir]
 set -euo pipefail
 top=$PWD
 out=$top/test/unit/schema_proto_fixtures.h
@@ -11,11 +11,14 @@ build=${1:-build}
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid; rm -rf "$tmp"' EXIT
-"$build/tools/apiserver" --data-dir "$tmp/data" --kubeconfig "$tmp/kc" --port-file "$tmp/port" \
-	>"$tmp/log" 2>&1 &
+K="kubectl --kubeconfig $tmp/kc --cache-dir $tmp/cache"
+"$build/tug" server --data-dir "$tmp/data" --volatile-dir "$tmp/vol" --bind-address 127.0.0.1 \
+	--https-listen-port 0 --write-kubeconfig "$tmp/kc" --disable-agent >"$tmp/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-K="kubectl --kubeconfig $tmp/kc"
+for _ in $(seq 150); do
+	[ -f "$tmp/kc" ] && $K get --raw /readyz >/dev/null 2>&1 && break
+	sleep 0.2
+done
 printf 'binary\0\1\2\377data' >"$tmp/blob"
 
 n=0
