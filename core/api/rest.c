@@ -160,10 +160,14 @@ static cJSON *decode_body(struct rq *q, bool patch_types)
 		     "application/apply-patch+yaml, application/strategic-merge-patch+json");
 		return NULL;
 	}
-	if (!yaml && !json) {
+	/* kubectl's typed commands (create deployment, drain, certificate approve) write
+	 * protobuf; patches are never protobuf. */
+	bool pb = !patch_types && !strcmp(type, "application/vnd.kubernetes.protobuf");
+	if (!yaml && !json && !pb) {
 		fail(q, 415, "UnsupportedMediaType",
 		     "the body of the request was in an unknown format - accepted media types "
-		     "include: application/json, application/yaml");
+		     "include: application/json, application/yaml, "
+		     "application/vnd.kubernetes.protobuf");
 		return NULL;
 	}
 	if (patch_types)
@@ -172,7 +176,14 @@ static cJSON *decode_body(struct rq *q, bool patch_types)
 		fail(q, 400, "BadRequest", "the body of the request is empty");
 		return NULL;
 	}
-	int rc = yaml ? obj_yaml_parse(body, len, &obj, &e) : obj_parse(body, len, &obj, &e);
+	int rc;
+	if (pb) {
+		char av[64];
+		reg_api_version(q->k, av, sizeof(av));
+		rc = schema_from_protobuf(body, len, q->sub ? NULL : av, q->sub ? NULL : q->k->kind,
+		                          &obj, &e);
+	} else
+		rc = yaml ? obj_yaml_parse(body, len, &obj, &e) : obj_parse(body, len, &obj, &e);
 	if (rc < 0) {
 		fail(q, 400, "BadRequest", "the body of the request could not be decoded: %s",
 		     e.msg);

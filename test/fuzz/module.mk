@@ -9,7 +9,10 @@ FUZZ_LIBS   := $(if $(CONFIG_TUG_TLS),-lmbedtls -lmbedx509 -lmbedcrypto) -lpthre
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                -I$(O)/include -I. -DTUG_VERSION='"$(VERSION)"' -DTUG_COMMIT='"$(GIT_COMMIT)"'
-FUZZERS     := $(patsubst test/fuzz/%.c,$(O)/fuzz/%,$(wildcard test/fuzz/*.c))
+# A target with its own runner (test/fuzz/<name>.sh for <name>_fuzz.c) builds itself with the
+# sources it needs; test/run-all runs those scripts.
+FUZZ_OWN    := $(patsubst %.sh,%_fuzz.c,$(wildcard test/fuzz/*.sh))
+FUZZERS     := $(patsubst test/fuzz/%.c,$(O)/fuzz/%,$(filter-out $(FUZZ_OWN),$(wildcard test/fuzz/*.c)))
 
 .PHONY: fuzz
 fuzz: $(FUZZERS)
