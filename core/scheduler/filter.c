@@ -224,20 +224,6 @@ bool sched_tolerates_all(const struct sctx *c, const struct snode *n, bool prefe
 	return true;
 }
 
-int64_t sched_count_matching(const struct snode *n, const struct stsc *t, const char *ns)
-{
-	int64_t cnt = 0;
-	for (size_t i = 0; i < n->npods; i++) {
-		const struct spod *p = n->pods[i];
-		if (p->terminating || strcmp(p->ns, ns))
-			continue;
-		if (t->by_owner ? (p->owner && !strcmp(p->owner, t->owner))
-		                : sel_matches(t->sel, p->labels))
-			cnt++;
-	}
-	return cnt;
-}
-
 /* --- the pod's constraints ----------------------------------------------------------- */
 
 static void tsc_free(struct stsc *t, size_t n)
@@ -245,6 +231,7 @@ static void tsc_free(struct stsc *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		sel_free(t[i].sel);
 		tpmap_free(&t[i].counts);
+		free(t[i].eligible);
 	}
 	free(t);
 }
@@ -425,6 +412,7 @@ void sched_ctx_free(struct sctx *c)
 	tpmap_free(&c->ipa_aff);
 	tpmap_free(&c->ipa_anti);
 	tpmap_free(&c->ipa_existing);
+	free(c->existing_keys);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -441,51 +429,78 @@ static bool all_terms_match(struct scheduler *s, const struct sterm *t, size_t n
 	return true;
 }
 
+/* The node an assigned pod counts on, when it is a node with labels to match topologies. */
+static const struct snode *placed(const struct spod *e, const struct spod *self)
+{
+	if (!e->node || !e->node->present || e == self || !strcmp(e->uid, self->uid))
+		return NULL;
+	return e->node;
+}
+
+struct ipa_walk {
+	struct sctx *c;
+	size_t k;
+};
+
+/* An existing pod's required anti-affinity the incoming pod would break. */
+static void on_existing_term(void *arg, const struct tentry *te)
+{
+	struct sctx *c = arg;
+	char pair[600];
+	const struct snode *n = te->kind == T_RANTI ? placed(te->p, c->p) : NULL;
+	const char *v = n ? sched_label(n->labels, te->t->key) : NULL;
+	if (!v || !sched_term_matches(c->s, te->t, c->p, c->ns_labels))
+		return;
+	++*tpmap_at(&c->ipa_existing, tp_pair(pair, sizeof(pair), te->t->key, v));
+	for (size_t k = 0; k < c->nexisting_keys; k++)
+		if (!strcmp(c->existing_keys[k], te->t->key))
+			return;
+	c->existing_keys = xrealloc(c->existing_keys, (c->nexisting_keys + 1) * sizeof(char *));
+	c->existing_keys[c->nexisting_keys++] = te->t->key;
+}
+
+/* Pods that match every required affinity term, counted per topology of each term. */
+static void on_affinity_candidate(void *arg, struct spod *e)
+{
+	struct sctx *c = arg;
+	const struct saff *aff = c->p->aff;
+	const struct snode *n = placed(e, c->p);
+	char pair[600];
+	if (!n || !all_terms_match(c->s, aff->raff, aff->nraff, e))
+		return;
+	for (size_t k = 0; k < aff->nraff; k++) {
+		const char *v = sched_label(n->labels, aff->raff[k].key);
+		if (v)
+			++*tpmap_at(&c->ipa_aff, tp_pair(pair, sizeof(pair), aff->raff[k].key, v));
+	}
+}
+
+static void on_anti_candidate(void *arg, struct spod *e)
+{
+	struct ipa_walk *w = arg;
+	const struct sterm *t = &w->c->p->aff->ranti[w->k];
+	const struct snode *n = placed(e, w->c->p);
+	const char *v = n ? sched_label(n->labels, t->key) : NULL;
+	char pair[600];
+	if (v && sched_term_matches(w->c->s, t, e, NULL))
+		++*tpmap_at(&w->c->ipa_anti, tp_pair(pair, sizeof(pair), t->key, v));
+}
+
 static void prefilter_affinity(struct sctx *c)
 {
 	struct scheduler *s = c->s;
 	const struct saff *aff = c->p->aff;
 	bool own = aff && (aff->nraff || aff->nranti);
-	char pair[600];
 	c->ipa_active = own || s->nanti_pods > 0;
 	if (!c->ipa_active)
 		return;
-	for (size_t i = 0; i < s->nnodes; i++) {
-		const struct snode *n = s->nodes[i];
-		/* Existing pods whose anti-affinity the incoming pod would break. */
-		for (size_t j = 0; n->nanti && j < n->npods; j++) {
-			const struct spod *e = n->pods[j];
-			if (!e->aff || !e->aff->nranti || !strcmp(e->uid, c->p->uid))
-				continue;
-			for (size_t k = 0; k < e->aff->nranti; k++) {
-				const struct sterm *t = &e->aff->ranti[k];
-				const char *v = sched_label(n->labels, t->key);
-				if (v && sched_term_matches(s, t, c->p, c->ns_labels))
-					++*tpmap_at(&c->ipa_existing,
-					            tp_pair(pair, sizeof(pair), t->key, v));
-			}
-		}
-		if (!own)
-			continue;
-		for (size_t j = 0; j < n->npods; j++) {
-			const struct spod *e = n->pods[j];
-			if (!strcmp(e->uid, c->p->uid))
-				continue;
-			if (aff->nraff && all_terms_match(s, aff->raff, aff->nraff, e))
-				for (size_t k = 0; k < aff->nraff; k++) {
-					const char *v = sched_label(n->labels, aff->raff[k].key);
-					if (v)
-						++*tpmap_at(&c->ipa_aff,
-						            tp_pair(pair, sizeof(pair),
-						                    aff->raff[k].key, v));
-				}
-			for (size_t k = 0; k < aff->nranti; k++) {
-				const char *v = sched_label(n->labels, aff->ranti[k].key);
-				if (v && sched_term_matches(s, &aff->ranti[k], e, NULL))
-					++*tpmap_at(&c->ipa_anti, tp_pair(pair, sizeof(pair),
-					                                  aff->ranti[k].key, v));
-			}
-		}
+	if (s->nanti_pods)
+		sched_each_term_for(s, c->p->labels, on_existing_term, c);
+	if (aff && aff->nraff)
+		sched_each_candidate(s, aff->raff[0].sel, on_affinity_candidate, c);
+	for (size_t k = 0; aff && k < aff->nranti; k++) {
+		struct ipa_walk w = { c, k };
+		sched_each_candidate(s, aff->ranti[k].sel, on_anti_candidate, &w);
 	}
 	/* The first of a group of pods with affinity to each other has nothing to follow: it
 	 * may go anywhere that has the topology keys, if it matches its own terms. */
@@ -501,6 +516,31 @@ static bool keys_present(const struct snode *n, const struct stsc *t, size_t nt,
 	return true;
 }
 
+bool sched_spread_counts(const struct stsc *t, const struct spod *e, const char *ns)
+{
+	if (e->terminating || strcmp(e->ns, ns))
+		return false;
+	return t->by_owner ? e->owner && !strcmp(e->owner, t->owner)
+	                   : sel_matches(t->sel, e->labels);
+}
+
+struct spread_walk {
+	struct sctx *c;
+	struct stsc *t;
+};
+
+static void on_spread_candidate(void *arg, struct spod *e)
+{
+	struct spread_walk *w = arg;
+	const struct snode *n = e->node;
+	if (!n || !n->present || !w->t->eligible[n->idx] ||
+	    !sched_spread_counts(w->t, e, w->c->p->ns))
+		return;
+	++*tpmap_at(&w->t->counts, sched_label(n->labels, w->t->key));
+}
+
+/* Matching pods per domain of each DoNotSchedule constraint, over the nodes that have every
+ * constraint's key and pass its inclusion policies; and the smallest count. */
 static void prefilter_spread(struct sctx *c)
 {
 	struct scheduler *s = c->s;
@@ -508,31 +548,36 @@ static void prefilter_spread(struct sctx *c)
 		c->spread_active |= c->tsc[i].hard;
 	if (!c->spread_active)
 		return;
-	bool aff_match_known = false, aff_match = false;
+	for (size_t k = 0; k < c->ntsc; k++)
+		if (c->tsc[k].hard)
+			c->tsc[k].eligible = xcalloc(s->nnodes ? s->nnodes : 1, 1);
 	for (size_t i = 0; i < s->nnodes; i++) {
 		const struct snode *n = s->nodes[i];
 		if (!keys_present(n, c->tsc, c->ntsc, true))
 			continue;
-		aff_match_known = false;
+		int aff = -1;
 		for (size_t k = 0; k < c->ntsc; k++) {
 			struct stsc *t = &c->tsc[k];
 			if (!t->hard)
 				continue;
 			if (t->honor_affinity) {
-				if (!aff_match_known)
-					aff_match = sched_node_matches_affinity(c, n);
-				aff_match_known = true;
-				if (!aff_match)
+				if (aff < 0)
+					aff = sched_node_matches_affinity(c, n);
+				if (!aff)
 					continue;
 			}
 			if (t->honor_taints && !sched_tolerates_all(c, n, false, NULL))
 				continue;
-			*tpmap_at(&t->counts, sched_label(n->labels, t->key)) +=
-			    sched_count_matching(n, t, c->p->ns);
+			t->eligible[i] = 1;
+			tpmap_at(&t->counts, sched_label(n->labels, t->key));
 		}
 	}
 	for (size_t k = 0; k < c->ntsc; k++) {
 		struct stsc *t = &c->tsc[k];
+		if (!t->hard)
+			continue;
+		struct spread_walk w = { c, t };
+		sched_each_candidate(s, t->sel, on_spread_candidate, &w);
 		t->min = INT32_MAX;
 		t->domains = t->counts.len;
 		for (size_t j = 0; j < t->counts.cap; j++)
@@ -650,20 +695,16 @@ static unsigned filter_pod_affinity(struct sctx *c, const struct snode *n, struc
 			return F_POD_AFFINITY;
 		}
 	}
-	if (c->ipa_existing.len) {
-		const cJSON *l;
-		cJSON_ArrayForEach(l, n->labels)
-		{
-			if (!cJSON_IsString(l))
-				continue;
-			const int64_t *cnt =
-			    tpmap_find(&c->ipa_existing,
-			               tp_pair(pair, sizeof(pair), l->string, l->valuestring));
-			if (cnt && *cnt > 0) {
-				reasons_add(
-				    r, "node(s) didn't satisfy existing pods anti-affinity rules");
-				return F_POD_AFFINITY;
-			}
+	/* Only the topology keys the existing terms use can match a node label. */
+	for (size_t k = 0; k < c->nexisting_keys; k++) {
+		const char *v = sched_label(n->labels, c->existing_keys[k]);
+		const int64_t *cnt =
+		    v ? tpmap_find(&c->ipa_existing,
+		                   tp_pair(pair, sizeof(pair), c->existing_keys[k], v))
+		      : NULL;
+		if (cnt && *cnt > 0) {
+			reasons_add(r, "node(s) didn't satisfy existing pods anti-affinity rules");
+			return F_POD_AFFINITY;
 		}
 	}
 	return 0;

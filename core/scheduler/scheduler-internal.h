@@ -104,6 +104,13 @@ struct saff {
 
 struct snode;
 
+/* Where a pod sits in the index's lists, so that it leaves them in constant time. */
+struct islot {
+	void *list; /* struct ilist or struct tlist */
+	bool term;
+	size_t pos;
+};
+
 struct spod {
 	char *key; /* "ns/name" */
 	char *ns, *name, *uid;
@@ -116,6 +123,8 @@ struct spod {
 	struct sport *ports;
 	size_t nports;
 	struct saff *aff; /* NULL: no pod affinity terms */
+	struct islot *slots;
+	size_t nslots, cap_slots;
 
 	struct snode *node; /* where it counts (bound or assumed), or NULL */
 	size_t node_pos;    /* in node->pods */
@@ -153,6 +162,32 @@ struct snode {
 
 enum { Q_NONE, Q_ACTIVE, Q_WAIT, Q_INFLIGHT };
 
+/* Assigned pods with one label (or of one controller). */
+struct ilist {
+	char *key;
+	struct ientry {
+		struct spod *p;
+		uint32_t slot;
+	} * v;
+	size_t n, cap;
+};
+
+enum { T_RAFF, T_RANTI, T_PAFF, T_PANTI };
+
+/* Affinity terms of assigned pods that only pods with one label can match. */
+struct tentry {
+	struct spod *p;
+	const struct sterm *t;
+	uint8_t kind; /* T_* */
+	uint32_t slot;
+};
+
+struct tlist {
+	char *key;
+	struct tentry *v;
+	size_t n, cap;
+};
+
 struct heap {
 	struct spod **v;
 	size_t n, cap;
@@ -173,6 +208,9 @@ struct scheduler {
 	size_t nnodes, cap_nodes;
 	struct strmap pods; /* key -> spod */
 	size_t naff_pods, nanti_pods;
+	struct strmap lidx; /* "key\x1fvalue" (or "\x01" owner uid) -> ilist */
+	struct strmap tidx; /* "key\x1fvalue" -> tlist */
+	struct tlist tany;  /* terms whose selectors name no values */
 
 	struct strmap res_ids; /* resource name -> id + 1 */
 	char **res_names;
@@ -220,6 +258,19 @@ int sched_compile_terms(struct scheduler *s, const cJSON *arr, bool weighted, co
                         const cJSON *pod_labels, struct sterm **out, size_t *n);
 void sched_free_terms(struct sterm *t, size_t n);
 uint64_t sched_rand(struct scheduler *s);
+
+/* index.c */
+typedef void (*sched_pod_fn)(void *arg, struct spod *p);
+typedef void (*sched_term_fn)(void *arg, const struct tentry *t);
+void sched_index_add(struct scheduler *s, struct spod *p);
+void sched_index_remove(struct scheduler *s, struct spod *p);
+void sched_index_free(struct scheduler *s);
+/* Assigned pods that may match sel (the caller checks): those with its first required
+ * label, or every assigned pod when it names none. */
+void sched_each_candidate(struct scheduler *s, const struct sel *sel, sched_pod_fn fn, void *arg);
+void sched_each_owned(struct scheduler *s, const char *owner, sched_pod_fn fn, void *arg);
+/* Terms of assigned pods that may match a pod with these labels (the caller checks). */
+void sched_each_term_for(struct scheduler *s, const cJSON *labels, sched_term_fn fn, void *arg);
 
 /* queue.c */
 void sched_queue_init(struct scheduler *s);
@@ -277,6 +328,7 @@ struct stsc {
 	bool hard;       /* DoNotSchedule */
 	bool honor_affinity, honor_taints;
 	/* filter state */
+	unsigned char *eligible; /* by node idx: counted in the domains */
 	struct tpmap counts;
 	int64_t min;
 	size_t domains;
@@ -311,6 +363,8 @@ struct sctx {
 	/* InterPodAffinity filter state */
 	bool ipa_active;
 	struct tpmap ipa_aff, ipa_anti, ipa_existing;
+	const char **existing_keys; /* the topology keys in ipa_existing */
+	size_t nexisting_keys;
 	bool ipa_self_ok; /* no pod matches the affinity terms, but the pod matches its own */
 	/* PodTopologySpread filter state */
 	bool spread_active;
@@ -334,7 +388,8 @@ bool sched_tolerated(const struct sctx *c, const struct staint *taint);
 bool sched_tolerates_all(const struct sctx *c, const struct snode *n, bool prefer_too,
                          const struct staint **first);
 bool sched_nterm_matches(const struct nterm *t, const struct snode *n);
-int64_t sched_count_matching(const struct snode *n, const struct stsc *t, const char *ns);
+/* Whether assigned pod e counts for constraint t of a pod in namespace ns. */
+bool sched_spread_counts(const struct stsc *t, const struct spod *e, const char *ns);
 
 /* score.c */
 /* Scores the n feasible nodes into total (weighted sum); per[plugin][i] gets the

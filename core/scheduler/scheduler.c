@@ -413,6 +413,7 @@ static void schedule_one(struct scheduler *s, struct spod *p)
 	struct sctx c;
 	sched_ctx_init(s, &c, p, pod);
 	if (!s->nnodes) {
+		s->st.cycle_us_total += time_mono_us() - t0;
 		failed(s, p, pod, "no nodes available to schedule pods", F_ALL);
 		goto out;
 	}
@@ -428,6 +429,7 @@ static void schedule_one(struct scheduler *s, struct spod *p)
 	if (!found) {
 		unsigned fails;
 		char *msg = diagnose(&c, &fails);
+		s->st.cycle_us_total += time_mono_us() - t0;
 		failed(s, p, pod, msg, fails);
 		free(msg);
 		goto out;
@@ -438,10 +440,10 @@ static void schedule_one(struct scheduler *s, struct spod *p)
 		best = pick(s, found);
 	}
 	log_debug("%s: %s (%zu of %zu nodes fit)", p->key, best->name, found, seen);
+	s->st.cycle_us_total += time_mono_us() - t0;
 	bind(s, p, best);
 out:
 	sched_ctx_free(&c);
-	s->st.cycle_us_total += time_mono_us() - t0;
 }
 
 static void on_run(struct loop *l, struct loop_timer *t)
@@ -523,6 +525,7 @@ void scheduler_stop(struct scheduler *s)
 	for (size_t i = 0; strmap_next(&s->pods, &i, &k, &v);) {
 		struct spod *p = v;
 		sched_pod_clear_summary(s, p);
+		free(p->slots);
 		free(p->key);
 		free(p->ns);
 		free(p->name);
@@ -533,6 +536,7 @@ void scheduler_stop(struct scheduler *s)
 	for (size_t i = 0; strmap_next(&s->nodes_by_name, &i, &k, &v);)
 		sched_node_free(v);
 	strmap_free(&s->nodes_by_name);
+	sched_index_free(s);
 	free(s->nodes);
 	s->nodes = NULL;
 	s->nnodes = 0;
@@ -552,6 +556,7 @@ void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out)
 	out->pending = sched_queue_len(s);
 	out->nodes = s->nnodes;
 	out->pods = s->pods.len;
+	out->synced = s->pods_synced && s->nodes_synced;
 }
 
 /* --- evaluation ------------------------------------------------------------------------ */

@@ -59,13 +59,16 @@ int scheduler_start(struct client *c, const struct scheduler_opts *o, struct sch
 void scheduler_stop(struct scheduler *s);
 
 struct scheduler_stats {
-	uint64_t attempts;       /* scheduling cycles run */
-	uint64_t bound;          /* bindings written */
-	uint64_t unschedulable;  /* attempts that found no node */
-	uint64_t errors;         /* failed bindings */
-	size_t pending;          /* pods waiting (active, backing off or unschedulable) */
-	size_t nodes, pods;      /* what the cache holds */
-	uint64_t cycle_us_total; /* time spent deciding, in microseconds */
+	uint64_t attempts;      /* scheduling cycles run */
+	uint64_t bound;         /* bindings written */
+	uint64_t unschedulable; /* attempts that found no node */
+	uint64_t errors;        /* failed bindings */
+	size_t pending;         /* pods waiting (active, backing off or unschedulable) */
+	size_t nodes, pods;     /* what the cache holds */
+	bool synced;            /* pods and nodes listed: scheduling has begun */
+	/* Time spent deciding (filters, scores, the unschedulable message), in microseconds;
+	 * not the writes that follow. */
+	uint64_t cycle_us_total;
 };
 void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out);
 

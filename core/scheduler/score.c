@@ -144,17 +144,44 @@ static void topo_add(struct topo_score *ts, const char *key, const char *value, 
 	ts->keys[ts->nkeys++] = key;
 }
 
-/* Terms of one pod checked against another pod on node n, adding sign * weight. */
-static void topo_terms(struct scheduler *s, struct topo_score *ts, const struct sterm *t, size_t nt,
-                       const struct spod *other, const cJSON *other_ns_labels,
-                       const struct snode *n, int sign, int32_t fixed_weight)
+struct ipa_score {
+	struct sctx *c;
+	struct topo_score *ts;
+	const struct sterm *t;
+	int sign;
+};
+
+static const struct snode *placed(const struct spod *e, const struct spod *self)
 {
-	for (size_t k = 0; k < nt; k++) {
-		const char *v = sched_label(n->labels, t[k].key);
-		if (v && sched_term_matches(s, &t[k], other, other_ns_labels))
-			topo_add(ts, t[k].key, v,
-			         sign * (fixed_weight ? fixed_weight : t[k].weight));
-	}
+	if (!e->node || !e->node->present || !cJSON_GetArraySize(e->node->labels) || e == self ||
+	    !strcmp(e->uid, self->uid))
+		return NULL;
+	return e->node;
+}
+
+/* An assigned pod that one of the incoming pod's preferred terms may match. */
+static void on_preferred_candidate(void *arg, struct spod *e)
+{
+	struct ipa_score *w = arg;
+	const struct snode *n = placed(e, w->c->p);
+	const char *v = n ? sched_label(n->labels, w->t->key) : NULL;
+	if (v && sched_term_matches(w->c->s, w->t, e, NULL))
+		topo_add(w->ts, w->t->key, v, w->sign * w->t->weight);
+}
+
+/* A term of an assigned pod that may match the incoming pod: its required affinity counts
+ * with upstream's default hardPodAffinityWeight of 1, its preferences with their weights. */
+static void on_existing_term(void *arg, const struct tentry *te)
+{
+	struct ipa_score *w = arg;
+	if (te->kind == T_RANTI)
+		return;
+	const struct snode *n = placed(te->p, w->c->p);
+	const char *v = n ? sched_label(n->labels, te->t->key) : NULL;
+	if (!v || !sched_term_matches(w->c->s, te->t, w->c->p, w->c->ns_labels))
+		return;
+	int64_t weight = te->kind == T_RAFF ? 1 : te->t->weight;
+	topo_add(w->ts, te->t->key, v, te->kind == T_PANTI ? -weight : weight);
 }
 
 static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, int64_t *out)
@@ -165,32 +192,19 @@ static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, i
 	if (!has_pref && !s->naff_pods)
 		return false;
 	struct topo_score ts = { 0 };
-	for (size_t i = 0; i < s->nnodes; i++) {
-		const struct snode *nd = s->nodes[i];
-		if (!has_pref && !nd->naff)
-			continue;
-		if (!cJSON_GetArraySize(nd->labels))
-			continue;
-		for (size_t j = 0; j < nd->npods; j++) {
-			const struct spod *e = nd->pods[j];
-			if ((!has_pref && !e->aff) || !strcmp(e->uid, c->p->uid))
-				continue;
-			if (has_pref) {
-				topo_terms(s, &ts, a->paff, a->npaff, e, NULL, nd, 1, 0);
-				topo_terms(s, &ts, a->panti, a->npanti, e, NULL, nd, -1, 0);
-			}
-			if (e->aff) {
-				/* Existing pods' required affinity counts with upstream's default
-				 * hardPodAffinityWeight of 1. */
-				topo_terms(s, &ts, e->aff->raff, e->aff->nraff, c->p, c->ns_labels,
-				           nd, 1, 1);
-				topo_terms(s, &ts, e->aff->paff, e->aff->npaff, c->p, c->ns_labels,
-				           nd, 1, 0);
-				topo_terms(s, &ts, e->aff->panti, e->aff->npanti, c->p,
-				           c->ns_labels, nd, -1, 0);
-			}
-		}
+	struct ipa_score w = { c, &ts, NULL, 1 };
+	for (size_t k = 0; has_pref && k < a->npaff; k++) {
+		w.t = &a->paff[k];
+		w.sign = 1;
+		sched_each_candidate(s, w.t->sel, on_preferred_candidate, &w);
 	}
+	for (size_t k = 0; has_pref && k < a->npanti; k++) {
+		w.t = &a->panti[k];
+		w.sign = -1;
+		sched_each_candidate(s, w.t->sel, on_preferred_candidate, &w);
+	}
+	if (s->naff_pods)
+		sched_each_term_for(s, c->p->labels, on_existing_term, &w);
 	if (!ts.m.len) {
 		tpmap_free(&ts.m);
 		free(ts.keys);
@@ -239,6 +253,36 @@ static bool included(const struct sctx *c, const struct stsc *t, const struct sn
 	return true;
 }
 
+struct spread_score {
+	struct sctx *c;
+	struct stsc *t;
+	bool req_all, host;
+	int64_t *hostcnt;    /* by node idx */
+	unsigned char *incl; /* by node idx: 0 unknown, 1 included, 2 not */
+};
+
+static void on_spread_pod(void *arg, struct spod *e)
+{
+	struct spread_score *w = arg;
+	const struct snode *n = e->node;
+	if (!n || !n->present || !sched_spread_counts(w->t, e, w->c->p->ns))
+		return;
+	if (w->host) {
+		w->hostcnt[n->idx]++;
+		return;
+	}
+	if (w->req_all && !soft_keys_present(w->c, n))
+		return;
+	if (!w->incl[n->idx])
+		w->incl[n->idx] = included(w->c, w->t, n) ? 1 : 2;
+	if (w->incl[n->idx] != 1)
+		return;
+	const char *v = sched_label(n->labels, w->t->key);
+	int64_t *cell = tpmap_find(&w->t->counts, v ? v : "");
+	if (cell)
+		++*cell;
+}
+
 static bool score_spread(struct sctx *c, struct snode **nodes, size_t n, int64_t *out)
 {
 	struct scheduler *s = c->s;
@@ -276,22 +320,24 @@ static bool score_spread(struct sctx *c, struct snode **nodes, size_t n, int64_t
 		/* Only nodes that have the key are scored by it: without one, nothing to count. */
 		counted[k] = !host && any_key;
 	}
-	bool need_count = false;
-	for (size_t k = 0; k < ns; k++)
-		need_count |= counted[k];
-	for (size_t i = 0; need_count && i < s->nnodes; i++) {
-		const struct snode *nd = s->nodes[i];
-		if (req_all && !soft_keys_present(c, nd))
+	/* Count the matching pods: per domain over every node the constraint includes, and
+	 * per node for the hostname key. */
+	struct spread_score sw = { c,
+		                   NULL,
+		                   req_all,
+		                   false,
+		                   xcalloc(s->nnodes + 1, sizeof(int64_t)),
+		                   xcalloc(s->nnodes + 1, 1) };
+	for (size_t k = 0; k < ns; k++) {
+		sw.t = &c->soft[k];
+		sw.host = !strcmp(sw.t->key, LABEL_HOSTNAME);
+		if (!sw.host && !counted[k])
 			continue;
-		for (size_t k = 0; k < ns; k++) {
-			struct stsc *t = &c->soft[k];
-			if (!counted[k])
-				continue;
-			const char *v = sched_label(nd->labels, t->key);
-			int64_t *cell = tpmap_find(&t->counts, v ? v : "");
-			if (cell && included(c, t, nd))
-				*cell += sched_count_matching(nd, t, c->p->ns);
-		}
+		memset(sw.incl, 0, s->nnodes + 1);
+		if (sw.t->by_owner)
+			sched_each_owned(s, sw.t->owner, on_spread_pod, &sw);
+		else
+			sched_each_candidate(s, sw.t->sel, on_spread_pod, &sw);
 	}
 	int64_t min = INT64_MAX, max = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -305,7 +351,7 @@ static bool score_spread(struct sctx *c, struct snode **nodes, size_t n, int64_t
 				continue;
 			int64_t cnt;
 			if (!strcmp(t->key, LABEL_HOSTNAME)) {
-				cnt = sched_count_matching(nodes[i], t, c->p->ns);
+				cnt = sw.hostcnt[nodes[i]->idx];
 			} else {
 				const int64_t *cell = tpmap_find(&t->counts, v);
 				cnt = cell ? *cell : 0;
@@ -316,6 +362,8 @@ static bool score_spread(struct sctx *c, struct snode **nodes, size_t n, int64_t
 		min = MIN(min, out[i]);
 		max = MAX(max, out[i]);
 	}
+	free(sw.hostcnt);
+	free(sw.incl);
 	for (size_t i = 0; i < n; i++) {
 		if (out[i] < 0)
 			out[i] = 0;

@@ -633,6 +633,56 @@ static void test_existing_pods_preferences_and_required_terms_score(void **state
 	scheduler_eval_free(&ev);
 }
 
+/* The pod-to-pod rules read an index of assigned pods by label: it must follow pods that
+ * go, come back and change their labels. */
+static void test_pod_rules_follow_deletions_and_relabels(void **state)
+{
+	char name[32], node[32], spec[600];
+	for (int i = 0; i < 8; i++) {
+		snprintf(node, sizeof(node), "n%d", i);
+		add_node(node, "8", "8Gi", 110, NULL, NULL, "True");
+	}
+	for (int i = 0; i < 24; i++) {
+		snprintf(name, sizeof(name), "web-%d", i);
+		snprintf(spec, sizeof(spec),
+		         "{'nodeName':'n%d','affinity':{'podAntiAffinity':{'preferredDuring"
+		         "SchedulingIgnoredDuringExecution':[{'weight':5,'podAffinityTerm':"
+		         "{'labelSelector':{'matchLabels':{'app':'db'}},'topologyKey':"
+		         "'kubernetes.io/hostname'}}]}}}",
+		         i % 8);
+		add_pod("default", name, NULL, NULL, "{'app':'web'}", spec);
+	}
+	/* Empty n1, n4 and n6 of web pods, in an order that shuffles the index's lists. */
+	static const int gone[] = { 1, 9, 17, 4, 12, 20, 6, 14, 22 };
+	for (size_t i = 0; i < ARRAY_SIZE(gone); i++) {
+		snprintf(name, sizeof(name), "web-%d", gone[i]);
+		client_delete(cl, client_kind("", "pods"), "default", name, 0, NULL, NULL, NULL,
+		              NULL);
+	}
+	/* And move the web pods of n3 out of the group by relabeling them. */
+	for (int i = 3; i < 24; i += 8) {
+		snprintf(name, sizeof(name), "web-%d", i);
+		client_merge_patch(cl, client_kind("", "pods"), "default", name, NULL,
+		                   J("{'metadata':{'labels':{'app':'old'}}}"), NULL, NULL);
+	}
+	spin(100);
+	snprintf(spec, sizeof(spec), anti_web, "kubernetes.io/hostname", "");
+	evaluate(pod_json("new", NULL, NULL, "{'app':'web'}", spec));
+	char got[9];
+	for (int i = 0; i < 8; i++) {
+		snprintf(node, sizeof(node), "n%d", i);
+		got[i] = on(node)->feasible ? '1' : '0';
+	}
+	got[8] = 0;
+	assert_string_equal(got, "01011010");
+	/* The remaining web pods' preferences still push a db pod away from them. */
+	evaluate(pod_json("db", NULL, NULL, "{'app':'db'}", NULL));
+	assert_score("n0", SCHEDULER_SCORE_POD_AFFINITY, 0);
+	assert_score("n1", SCHEDULER_SCORE_POD_AFFINITY, 100);
+	assert_score("n3", SCHEDULER_SCORE_POD_AFFINITY, 0); /* relabeled, same terms */
+	scheduler_eval_free(&ev);
+}
+
 /* --- PodTopologySpread ------------------------------------------------------------------ */
 
 static cJSON *owned_pod(const char *name, const char *node)
@@ -784,6 +834,8 @@ int main(void)
 		    test_first_pod_of_a_self_affine_group_may_go_anywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_existing_pods_preferences_and_required_terms_score, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pod_rules_follow_deletions_and_relabels, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_a_controllers_pods_spread_by_the_system_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_topology_spread_constraints_filter_and_score,
