@@ -382,6 +382,7 @@ int sched_compile_terms(struct scheduler *s, const cJSON *arr, bool weighted, co
 		t->weight = (int32_t)MAX(MIN(w, 100), 0);
 		const char *key = obj_get_str(term, "topologyKey");
 		t->key = xstrdup(key ? key : "");
+		t->kh = sched_hash(t->key);
 		t->sel = term_selector(term, pod_labels);
 		const cJSON *nss = obj_child(term, "namespaces"), *x;
 		cJSON_ArrayForEach(x, jarr(nss))
@@ -463,6 +464,36 @@ bool sched_term_matches(struct scheduler *s, const struct sterm *t, const struct
 	if (!in && t->nssel)
 		in = sel_matches(t->nssel, ns_labels ? ns_labels : sched_ns_labels(s, p->ns));
 	return in && sel_matches(t->sel, p->labels);
+}
+
+const struct slabel *sched_node_label(const struct snode *n, const char *key, uint32_t kh)
+{
+	for (size_t i = 0; i < n->nlab; i++)
+		if (n->lab[i].kh == kh && !strcmp(n->lab[i].k, key))
+			return &n->lab[i];
+	return NULL;
+}
+
+static void hash_labels(struct snode *n)
+{
+	const cJSON *l;
+	free(n->lab);
+	n->lab = NULL;
+	n->nlab = 0;
+	size_t cap = (size_t)cJSON_GetArraySize(n->labels);
+	if (!cap)
+		return;
+	n->lab = xcalloc(cap, sizeof(*n->lab));
+	cJSON_ArrayForEach(l, n->labels)
+	{
+		if (!cJSON_IsString(l))
+			continue;
+		struct slabel *x = &n->lab[n->nlab++];
+		x->k = l->string;
+		x->v = l->valuestring;
+		x->kh = sched_hash(x->k);
+		x->vh = sched_hash(x->v);
+	}
 }
 
 const char *sched_label(const cJSON *labels, const char *key)
@@ -571,6 +602,7 @@ static void free_taints(struct snode *n)
 
 void sched_node_free(struct snode *n)
 {
+	free(n->lab);
 	cJSON_Delete(n->labels);
 	free_taints(n);
 	sres_free(&n->alloc);
@@ -581,6 +613,19 @@ void sched_node_free(struct snode *n)
 	free(n);
 }
 
+int sched_effect(const char *effect)
+{
+	if (!effect || !*effect)
+		return EFF_ANY;
+	if (!strcmp(effect, "NoSchedule"))
+		return EFF_NO_SCHEDULE;
+	if (!strcmp(effect, "PreferNoSchedule"))
+		return EFF_PREFER_NO_SCHEDULE;
+	if (!strcmp(effect, "NoExecute"))
+		return EFF_NO_EXECUTE;
+	return EFF_OTHER;
+}
+
 static void add_taint(struct snode *n, const char *key, const char *value, const char *effect)
 {
 	n->taints = xrealloc(n->taints, (n->ntaints + 1) * sizeof(*n->taints));
@@ -588,6 +633,7 @@ static void add_taint(struct snode *n, const char *key, const char *value, const
 	t->key = xstrdup(key ? key : "");
 	t->value = xstrdup(value ? value : "");
 	t->effect = xstrdup(effect ? effect : "");
+	t->eff = sched_effect(t->effect);
 }
 
 static bool same_taints(const struct staint *a, size_t na, const struct staint *b, size_t nb)
@@ -624,6 +670,7 @@ unsigned sched_node_update(struct scheduler *s, struct snode *n, const cJSON *no
 
 	const cJSON *labels = obj_get(node, "metadata.labels");
 	n->labels = cJSON_IsObject(labels) ? cJSON_Duplicate(labels, true) : NULL;
+	hash_labels(n);
 	n->taints = NULL;
 	n->ntaints = 0;
 	const cJSON *t;
@@ -703,6 +750,7 @@ void sched_node_gone(struct scheduler *s, struct snode *n)
 	}
 	cJSON_Delete(n->labels);
 	n->labels = NULL;
+	hash_labels(n);
 	free_taints(n);
 	sres_free(&n->alloc);
 	n->alloc_pods = 0;

@@ -64,6 +64,7 @@ static void nterm_compile(const cJSON *term, struct nterm *t)
 		struct nreq *r = &t->reqs[t->nreqs++];
 		memset(r, 0, sizeof(*r));
 		r->key = key;
+		r->kh = sched_hash(key);
 		if (!strcmp(op, "In") || !strcmp(op, "NotIn")) {
 			r->op = !strcmp(op, "In") ? N_IN : N_NOT_IN;
 			if (!nv) {
@@ -71,6 +72,7 @@ static void nterm_compile(const cJSON *term, struct nterm *t)
 				return;
 			}
 			r->values = xcalloc(nv, sizeof(char *));
+			r->vh = xcalloc(nv, sizeof(uint32_t));
 			cJSON_ArrayForEach(v, vals)
 			{
 				if (!cJSON_IsString(v) ||
@@ -78,6 +80,7 @@ static void nterm_compile(const cJSON *term, struct nterm *t)
 					t->bad = true;
 					return;
 				}
+				r->vh[r->nvalues] = sched_hash(v->valuestring);
 				r->values[r->nvalues++] = v->valuestring;
 			}
 		} else if (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist")) {
@@ -118,8 +121,10 @@ static void nterm_compile(const cJSON *term, struct nterm *t)
 static void nterms_free(struct nterm *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < t[i].nreqs; j++)
+		for (size_t j = 0; j < t[i].nreqs; j++) {
 			free(t[i].reqs[j].values);
+			free(t[i].reqs[j].vh);
+		}
 		free(t[i].reqs);
 		free(t[i].fields);
 	}
@@ -132,14 +137,15 @@ bool sched_nterm_matches(const struct nterm *t, const struct snode *n)
 		return false;
 	for (size_t i = 0; i < t->nreqs; i++) {
 		const struct nreq *r = &t->reqs[i];
-		const char *v = sched_label(n->labels, r->key);
+		const struct slabel *l = sched_node_label(n, r->key, r->kh);
+		const char *v = l ? l->v : NULL;
 		bool ok = false;
 		int64_t x;
 		switch (r->op) {
 		case N_IN:
 		case N_NOT_IN:
 			for (size_t j = 0; v && j < r->nvalues && !ok; j++)
-				ok = !strcmp(v, r->values[j]);
+				ok = r->vh[j] == l->vh && !strcmp(v, r->values[j]);
 			if (r->op == N_NOT_IN)
 				ok = !ok;
 			break;
@@ -173,8 +179,8 @@ bool sched_node_matches_affinity(const struct sctx *c, const struct snode *n)
 	if (c->sel_bad)
 		return false;
 	for (size_t i = 0; i < c->nsel; i++) {
-		const char *v = sched_label(n->labels, c->sel_keys[i]);
-		if (!v || strcmp(v, c->sel_values[i]))
+		const struct slabel *l = sched_node_label(n, c->sel_keys[i], c->sel_kh[i]);
+		if (!l || l->vh != c->sel_vh[i] || strcmp(l->v, c->sel_values[i]))
 			return false;
 	}
 	if (!c->has_req_affinity)
@@ -191,13 +197,14 @@ bool sched_node_matches_affinity(const struct sctx *c, const struct snode *n)
  * matches every taint, Equal (or no operator) wants the same value. */
 static bool tolerates(const struct stol *t, const struct staint *taint)
 {
-	if (*t->effect && strcmp(t->effect, taint->effect))
+	if (t->eff != EFF_ANY &&
+	    (t->eff != taint->eff || (t->eff == EFF_OTHER && strcmp(t->effect, taint->effect))))
 		return false;
 	if (*t->key && strcmp(t->key, taint->key))
 		return false;
-	if (!*t->op || !strcmp(t->op, "Equal"))
-		return !strcmp(t->value, taint->value);
-	return !strcmp(t->op, "Exists");
+	if (t->bad_op)
+		return false;
+	return t->exists || !strcmp(t->value, taint->value);
 }
 
 bool sched_tolerated(const struct sctx *c, const struct staint *taint)
@@ -213,8 +220,8 @@ bool sched_tolerates_all(const struct sctx *c, const struct snode *n, bool prefe
 {
 	for (size_t i = 0; i < n->ntaints; i++) {
 		const struct staint *t = &n->taints[i];
-		bool hard = !strcmp(t->effect, "NoSchedule") || !strcmp(t->effect, "NoExecute");
-		bool soft = prefer_too && !strcmp(t->effect, "PreferNoSchedule");
+		bool hard = t->eff == EFF_NO_SCHEDULE || t->eff == EFF_NO_EXECUTE;
+		bool soft = prefer_too && t->eff == EFF_PREFER_NO_SCHEDULE;
 		if ((hard || soft) && !sched_tolerated(c, t)) {
 			if (first)
 				*first = t;
@@ -284,6 +291,7 @@ static void compile_spread(struct sctx *c, const cJSON *arr)
 		struct stsc *t = &c->tsc[c->ntsc++];
 		memset(t, 0, sizeof(*t));
 		t->key = key;
+		t->kh = sched_hash(key);
 		t->max_skew = (int32_t)MAX(skew, 1);
 		t->min_domains = (int32_t)MAX(md, 1);
 		t->hard = !strcmp(when, "DoNotSchedule");
@@ -315,6 +323,7 @@ static void compile_spread(struct sctx *c, const cJSON *arr)
 		for (size_t i = 0; i < 2; i++) {
 			struct stsc *t = &c->soft[c->nsoft++];
 			t->key = defs[i].key;
+			t->kh = sched_hash(t->key);
 			t->max_skew = defs[i].skew;
 			t->min_domains = 1;
 			t->by_owner = true;
@@ -341,6 +350,8 @@ int sched_ctx_init(struct scheduler *s, struct sctx *c, struct spod *p, const cJ
 	if (nsel) {
 		c->sel_keys = xcalloc(nsel, sizeof(char *));
 		c->sel_values = xcalloc(nsel, sizeof(char *));
+		c->sel_kh = xcalloc(nsel, sizeof(uint32_t));
+		c->sel_vh = xcalloc(nsel, sizeof(uint32_t));
 	}
 	cJSON_ArrayForEach(x, jobj(ns))
 	{
@@ -348,6 +359,8 @@ int sched_ctx_init(struct scheduler *s, struct sctx *c, struct spod *p, const cJ
 			c->sel_bad = true;
 			continue;
 		}
+		c->sel_kh[c->nsel] = sched_hash(x->string);
+		c->sel_vh[c->nsel] = sched_hash(x->valuestring);
 		c->sel_keys[c->nsel] = x->string;
 		c->sel_values[c->nsel++] = x->valuestring;
 	}
@@ -388,6 +401,9 @@ int sched_ctx_init(struct scheduler *s, struct sctx *c, struct spod *p, const cJ
 		t->op = (v = obj_get_str(x, "operator")) ? v : "";
 		t->value = (v = obj_get_str(x, "value")) ? v : "";
 		t->effect = (v = obj_get_str(x, "effect")) ? v : "";
+		t->eff = sched_effect(t->effect);
+		t->exists = !strcmp(t->op, "Exists");
+		t->bad_op = !t->exists && *t->op && strcmp(t->op, "Equal");
 	}
 
 	compile_spread(c, obj_child(spec, "topologySpreadConstraints"));
@@ -402,6 +418,8 @@ void sched_ctx_free(struct sctx *c)
 {
 	free(c->sel_keys);
 	free(c->sel_values);
+	free(c->sel_kh);
+	free(c->sel_vh);
 	nterms_free(c->req_terms, c->nreq_terms);
 	nterms_free(c->pref_terms, c->npref_terms);
 	free(c->tols);
@@ -412,7 +430,7 @@ void sched_ctx_free(struct sctx *c)
 	tpmap_free(&c->ipa_aff);
 	tpmap_free(&c->ipa_anti);
 	tpmap_free(&c->ipa_existing);
-	free(c->existing_keys);
+	free(c->existing_terms);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -448,15 +466,16 @@ static void on_existing_term(void *arg, const struct tentry *te)
 	struct sctx *c = arg;
 	char pair[600];
 	const struct snode *n = te->kind == T_RANTI ? placed(te->p, c->p) : NULL;
-	const char *v = n ? sched_label(n->labels, te->t->key) : NULL;
+	const char *v = n ? sched_node_value(n, te->t->key, te->t->kh) : NULL;
 	if (!v || !sched_term_matches(c->s, te->t, c->p, c->ns_labels))
 		return;
 	++*tpmap_at(&c->ipa_existing, tp_pair(pair, sizeof(pair), te->t->key, v));
 	for (size_t k = 0; k < c->nexisting_keys; k++)
-		if (!strcmp(c->existing_keys[k], te->t->key))
+		if (!strcmp(c->existing_terms[k]->key, te->t->key))
 			return;
-	c->existing_keys = xrealloc(c->existing_keys, (c->nexisting_keys + 1) * sizeof(char *));
-	c->existing_keys[c->nexisting_keys++] = te->t->key;
+	c->existing_terms =
+	    xrealloc(c->existing_terms, (c->nexisting_keys + 1) * sizeof(*c->existing_terms));
+	c->existing_terms[c->nexisting_keys++] = te->t;
 }
 
 /* Pods that match every required affinity term, counted per topology of each term. */
@@ -469,7 +488,7 @@ static void on_affinity_candidate(void *arg, struct spod *e)
 	if (!n || !all_terms_match(c->s, aff->raff, aff->nraff, e))
 		return;
 	for (size_t k = 0; k < aff->nraff; k++) {
-		const char *v = sched_label(n->labels, aff->raff[k].key);
+		const char *v = sched_node_value(n, aff->raff[k].key, aff->raff[k].kh);
 		if (v)
 			++*tpmap_at(&c->ipa_aff, tp_pair(pair, sizeof(pair), aff->raff[k].key, v));
 	}
@@ -480,7 +499,7 @@ static void on_anti_candidate(void *arg, struct spod *e)
 	struct ipa_walk *w = arg;
 	const struct sterm *t = &w->c->p->aff->ranti[w->k];
 	const struct snode *n = placed(e, w->c->p);
-	const char *v = n ? sched_label(n->labels, t->key) : NULL;
+	const char *v = n ? sched_node_value(n, t->key, t->kh) : NULL;
 	char pair[600];
 	if (v && sched_term_matches(w->c->s, t, e, NULL))
 		++*tpmap_at(&w->c->ipa_anti, tp_pair(pair, sizeof(pair), t->key, v));
@@ -511,7 +530,7 @@ static void prefilter_affinity(struct sctx *c)
 static bool keys_present(const struct snode *n, const struct stsc *t, size_t nt, bool hard_only)
 {
 	for (size_t i = 0; i < nt; i++)
-		if ((!hard_only || t[i].hard) && !sched_label(n->labels, t[i].key))
+		if ((!hard_only || t[i].hard) && !sched_node_value(n, t[i].key, t[i].kh))
 			return false;
 	return true;
 }
@@ -536,7 +555,7 @@ static void on_spread_candidate(void *arg, struct spod *e)
 	if (!n || !n->present || !w->t->eligible[n->idx] ||
 	    !sched_spread_counts(w->t, e, w->c->p->ns))
 		return;
-	++*tpmap_at(&w->t->counts, sched_label(n->labels, w->t->key));
+	++*tpmap_at(&w->t->counts, sched_node_value(n, w->t->key, w->t->kh));
 }
 
 /* Matching pods per domain of each DoNotSchedule constraint, over the nodes that have every
@@ -569,7 +588,7 @@ static void prefilter_spread(struct sctx *c)
 			if (t->honor_taints && !sched_tolerates_all(c, n, false, NULL))
 				continue;
 			t->eligible[i] = 1;
-			tpmap_at(&t->counts, sched_label(n->labels, t->key));
+			tpmap_at(&t->counts, sched_node_value(n, t->key, t->kh));
 		}
 	}
 	for (size_t k = 0; k < c->ntsc; k++) {
@@ -646,7 +665,7 @@ static unsigned filter_spread(struct sctx *c, const struct snode *n, struct reas
 		const struct stsc *t = &c->tsc[k];
 		if (!t->hard)
 			continue;
-		const char *v = sched_label(n->labels, t->key);
+		const char *v = sched_node_value(n, t->key, t->kh);
 		if (!v) {
 			reasons_add(r, "node(s) didn't match pod topology spread constraints "
 			               "(missing required label)");
@@ -670,7 +689,7 @@ static unsigned filter_pod_affinity(struct sctx *c, const struct snode *n, struc
 	if (aff && aff->nraff) {
 		bool exist = true;
 		for (size_t k = 0; k < aff->nraff; k++) {
-			const char *v = sched_label(n->labels, aff->raff[k].key);
+			const char *v = sched_node_value(n, aff->raff[k].key, aff->raff[k].kh);
 			if (!v) {
 				reasons_add(r, "node(s) didn't match pod affinity rules");
 				return F_POD_AFFINITY;
@@ -686,7 +705,7 @@ static unsigned filter_pod_affinity(struct sctx *c, const struct snode *n, struc
 		}
 	}
 	for (size_t k = 0; aff && k < aff->nranti; k++) {
-		const char *v = sched_label(n->labels, aff->ranti[k].key);
+		const char *v = sched_node_value(n, aff->ranti[k].key, aff->ranti[k].kh);
 		const int64_t *cnt =
 		    v ? tpmap_find(&c->ipa_anti, tp_pair(pair, sizeof(pair), aff->ranti[k].key, v))
 		      : NULL;
@@ -697,11 +716,10 @@ static unsigned filter_pod_affinity(struct sctx *c, const struct snode *n, struc
 	}
 	/* Only the topology keys the existing terms use can match a node label. */
 	for (size_t k = 0; k < c->nexisting_keys; k++) {
-		const char *v = sched_label(n->labels, c->existing_keys[k]);
+		const struct sterm *t = c->existing_terms[k];
+		const char *v = sched_node_value(n, t->key, t->kh);
 		const int64_t *cnt =
-		    v ? tpmap_find(&c->ipa_existing,
-		                   tp_pair(pair, sizeof(pair), c->existing_keys[k], v))
-		      : NULL;
+		    v ? tpmap_find(&c->ipa_existing, tp_pair(pair, sizeof(pair), t->key, v)) : NULL;
 		if (cnt && *cnt > 0) {
 			reasons_add(r, "node(s) didn't satisfy existing pods anti-affinity rules");
 			return F_POD_AFFINITY;
@@ -713,7 +731,8 @@ static unsigned filter_pod_affinity(struct sctx *c, const struct snode *n, struc
 unsigned sched_filter(struct sctx *c, struct snode *n, struct reasons *r)
 {
 	if (n->unschedulable) {
-		struct staint t = { (char *)TAINT_UNSCHEDULABLE, (char *)"", (char *)"NoSchedule" };
+		struct staint t = { (char *)TAINT_UNSCHEDULABLE, (char *)"", (char *)"NoSchedule",
+			            EFF_NO_SCHEDULE };
 		bool ok = false;
 		for (size_t i = 0; i < c->ntols && !ok; i++)
 			ok = tolerates(&c->tols[i], &t);

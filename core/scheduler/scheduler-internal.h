@@ -75,9 +75,28 @@ struct sres {
 
 /* --- the cache ---------------------------------------------------------------------- */
 
+/* Taint effects as numbers, so the filters compare integers. */
+enum { EFF_ANY, EFF_NO_SCHEDULE, EFF_PREFER_NO_SCHEDULE, EFF_NO_EXECUTE, EFF_OTHER };
+int sched_effect(const char *effect);
+
 struct staint {
 	char *key, *value, *effect;
+	int eff; /* EFF_* */
 };
+
+/* A node label with its hashes: node affinity compares integers before strings. */
+struct slabel {
+	uint32_t kh, vh;
+	const char *k, *v; /* in snode.labels */
+};
+
+static inline uint32_t sched_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
 
 struct sport {
 	char ip[48];
@@ -94,6 +113,7 @@ struct sterm {
 	size_t nns;
 	struct sel *nssel; /* namespaceSelector, NULL when unset */
 	char *key;         /* topologyKey */
+	uint32_t kh;
 	int32_t weight;
 };
 
@@ -147,6 +167,8 @@ struct snode {
 	bool present; /* a Node object exists (pods may name a node before it does) */
 	size_t idx;   /* in scheduler.nodes while present */
 	cJSON *labels;
+	struct slabel *lab; /* the string labels, hashed */
+	size_t nlab;
 	struct staint *taints; /* with the readiness taint the lifecycle controller would add */
 	size_t ntaints;
 	bool unschedulable;
@@ -251,6 +273,13 @@ unsigned sched_node_update(struct scheduler *s, struct snode *n, const cJSON *no
 void sched_node_gone(struct scheduler *s, struct snode *n);
 void sched_node_free(struct snode *n);
 const char *sched_label(const cJSON *labels, const char *key);
+/* The node's label with that key (kh its hash), or NULL; or just its value. */
+const struct slabel *sched_node_label(const struct snode *n, const char *key, uint32_t kh);
+static inline const char *sched_node_value(const struct snode *n, const char *key, uint32_t kh)
+{
+	const struct slabel *l = sched_node_label(n, key, kh);
+	return l ? l->v : NULL;
+}
 bool sched_term_matches(struct scheduler *s, const struct sterm *t, const struct spod *p,
                         const cJSON *ns_labels);
 const cJSON *sched_ns_labels(struct scheduler *s, const char *ns);
@@ -293,8 +322,10 @@ enum nop { N_IN, N_NOT_IN, N_EXISTS, N_NOT_EXISTS, N_GT, N_LT };
 
 struct nreq {
 	const char *key;
+	uint32_t kh;
 	enum nop op;
 	const char **values;
+	uint32_t *vh;
 	size_t nvalues;
 	int64_t num;
 };
@@ -317,10 +348,14 @@ struct nterm {
 
 struct stol {
 	const char *key, *op, *value, *effect;
+	int eff;     /* EFF_*, EFF_ANY for an empty effect */
+	bool exists; /* operator Exists; else Equal (or none), or unknown (never tolerates) */
+	bool bad_op;
 };
 
 struct stsc {
 	const char *key;
+	uint32_t kh;
 	const char *owner; /* with by_owner */
 	int32_t max_skew, min_domains;
 	struct sel *sel; /* NULL with by_owner */
@@ -343,6 +378,7 @@ struct sctx {
 	const cJSON *pod;
 	const char *node_name;
 	const char **sel_keys, **sel_values; /* nodeSelector */
+	uint32_t *sel_kh, *sel_vh;
 	size_t nsel;
 	bool sel_bad;
 	struct nterm *req_terms; /* required node affinity; NULL: none */
@@ -363,7 +399,7 @@ struct sctx {
 	/* InterPodAffinity filter state */
 	bool ipa_active;
 	struct tpmap ipa_aff, ipa_anti, ipa_existing;
-	const char **existing_keys; /* the topology keys in ipa_existing */
+	const struct sterm **existing_terms; /* one per topology key in ipa_existing */
 	size_t nexisting_keys;
 	bool ipa_self_ok; /* no pod matches the affinity terms, but the pod matches its own */
 	/* PodTopologySpread filter state */

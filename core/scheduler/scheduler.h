@@ -66,8 +66,8 @@ struct scheduler_stats {
 	size_t pending;         /* pods waiting (active, backing off or unschedulable) */
 	size_t nodes, pods;     /* what the cache holds */
 	bool synced;            /* pods and nodes listed: scheduling has begun */
-	/* Time spent deciding (filters, scores, the unschedulable message), in microseconds;
-	 * not the writes that follow. */
+	/* CPU time spent deciding (filters, scores, the unschedulable message), in
+	 * microseconds; not the writes that follow. */
 	uint64_t cycle_us_total;
 };
 void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out);

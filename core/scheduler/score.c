@@ -115,7 +115,7 @@ static bool score_taint(struct sctx *c, struct snode **nodes, size_t n, int64_t 
 		const struct snode *nd = nodes[i];
 		out[i] = 0;
 		for (size_t k = 0; k < nd->ntaints; k++) {
-			if (strcmp(nd->taints[k].effect, "PreferNoSchedule"))
+			if (nd->taints[k].eff != EFF_PREFER_NO_SCHEDULE)
 				continue;
 			if (!sched_tolerated(c, &nd->taints[k]))
 				out[i]++;
@@ -130,18 +130,21 @@ static bool score_taint(struct sctx *c, struct snode **nodes, size_t n, int64_t 
 struct topo_score {
 	struct tpmap m;
 	const char **keys; /* distinct topology keys in m */
+	uint32_t *khs;
 	size_t nkeys;
 };
 
-static void topo_add(struct topo_score *ts, const char *key, const char *value, int64_t w)
+static void topo_add(struct topo_score *ts, const struct sterm *t, const char *value, int64_t w)
 {
 	char pair[600];
-	*tpmap_at(&ts->m, tp_pair(pair, sizeof(pair), key, value)) += w;
+	*tpmap_at(&ts->m, tp_pair(pair, sizeof(pair), t->key, value)) += w;
 	for (size_t i = 0; i < ts->nkeys; i++)
-		if (!strcmp(ts->keys[i], key))
+		if (ts->khs[i] == t->kh && !strcmp(ts->keys[i], t->key))
 			return;
 	ts->keys = xrealloc(ts->keys, (ts->nkeys + 1) * sizeof(char *));
-	ts->keys[ts->nkeys++] = key;
+	ts->khs = xrealloc(ts->khs, (ts->nkeys + 1) * sizeof(uint32_t));
+	ts->khs[ts->nkeys] = t->kh;
+	ts->keys[ts->nkeys++] = t->key;
 }
 
 struct ipa_score {
@@ -164,9 +167,9 @@ static void on_preferred_candidate(void *arg, struct spod *e)
 {
 	struct ipa_score *w = arg;
 	const struct snode *n = placed(e, w->c->p);
-	const char *v = n ? sched_label(n->labels, w->t->key) : NULL;
+	const char *v = n ? sched_node_value(n, w->t->key, w->t->kh) : NULL;
 	if (v && sched_term_matches(w->c->s, w->t, e, NULL))
-		topo_add(w->ts, w->t->key, v, w->sign * w->t->weight);
+		topo_add(w->ts, w->t, v, w->sign * w->t->weight);
 }
 
 /* A term of an assigned pod that may match the incoming pod: its required affinity counts
@@ -177,11 +180,11 @@ static void on_existing_term(void *arg, const struct tentry *te)
 	if (te->kind == T_RANTI)
 		return;
 	const struct snode *n = placed(te->p, w->c->p);
-	const char *v = n ? sched_label(n->labels, te->t->key) : NULL;
+	const char *v = n ? sched_node_value(n, te->t->key, te->t->kh) : NULL;
 	if (!v || !sched_term_matches(w->c->s, te->t, w->c->p, w->c->ns_labels))
 		return;
 	int64_t weight = te->kind == T_RAFF ? 1 : te->t->weight;
-	topo_add(w->ts, te->t->key, v, te->kind == T_PANTI ? -weight : weight);
+	topo_add(w->ts, te->t, v, te->kind == T_PANTI ? -weight : weight);
 }
 
 static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, int64_t *out)
@@ -208,6 +211,7 @@ static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, i
 	if (!ts.m.len) {
 		tpmap_free(&ts.m);
 		free(ts.keys);
+		free(ts.khs);
 		return false;
 	}
 	char pair[600];
@@ -215,7 +219,7 @@ static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, i
 	for (size_t i = 0; i < n; i++) {
 		out[i] = 0;
 		for (size_t k = 0; k < ts.nkeys; k++) {
-			const char *v = sched_label(nodes[i]->labels, ts.keys[k]);
+			const char *v = sched_node_value(nodes[i], ts.keys[k], ts.khs[k]);
 			const int64_t *x =
 			    v ? tpmap_find(&ts.m, tp_pair(pair, sizeof(pair), ts.keys[k], v))
 			      : NULL;
@@ -231,6 +235,7 @@ static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, i
 		                   : 0;
 	tpmap_free(&ts.m);
 	free(ts.keys);
+	free(ts.khs);
 	return true;
 }
 
@@ -239,7 +244,7 @@ static bool score_pod_affinity(struct sctx *c, struct snode **nodes, size_t n, i
 static bool soft_keys_present(const struct sctx *c, const struct snode *n)
 {
 	for (size_t k = 0; k < c->nsoft; k++)
-		if (!sched_label(n->labels, c->soft[k].key))
+		if (!sched_node_value(n, c->soft[k].key, c->soft[k].kh))
 			return false;
 	return true;
 }
@@ -277,7 +282,7 @@ static void on_spread_pod(void *arg, struct spod *e)
 		w->incl[n->idx] = included(w->c, w->t, n) ? 1 : 2;
 	if (w->incl[n->idx] != 1)
 		return;
-	const char *v = sched_label(n->labels, w->t->key);
+	const char *v = sched_node_value(n, w->t->key, w->t->kh);
 	int64_t *cell = tpmap_find(&w->t->counts, v ? v : "");
 	if (cell)
 		++*cell;
@@ -308,7 +313,7 @@ static bool score_spread(struct sctx *c, struct snode **nodes, size_t n, int64_t
 		for (size_t i = 0; i < n && !host; i++) {
 			if (out[i] < 0)
 				continue;
-			const char *v = sched_label(nodes[i]->labels, t->key);
+			const char *v = sched_node_value(nodes[i], t->key, t->kh);
 			any_key |= v != NULL;
 			size_t before = t->counts.len;
 			tpmap_at(&t->counts, v ? v : "");
@@ -346,7 +351,7 @@ static bool score_spread(struct sctx *c, struct snode **nodes, size_t n, int64_t
 		double sc = 0;
 		for (size_t k = 0; k < ns; k++) {
 			const struct stsc *t = &c->soft[k];
-			const char *v = sched_label(nodes[i]->labels, t->key);
+			const char *v = sched_node_value(nodes[i], t->key, t->kh);
 			if (!v)
 				continue;
 			int64_t cnt;
