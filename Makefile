@@ -8,6 +8,7 @@ PYTHON        ?= /usr/bin/python3
 KCONFIGLIB    ?= /usr/lib/python3/dist-packages
 CROSS_COMPILE ?=
 CC            := $(CROSS_COMPILE)gcc
+HOSTCC        ?= gcc
 AR            := $(CROSS_COMPILE)gcc-ar
 STRIP         := $(CROSS_COMPILE)strip
 PREFIX        ?= /usr/local
@@ -43,7 +44,7 @@ GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wno-unused-parameter -Wvla -Wformat=2 -Wno-format-nonliteral
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -pipe $(WARN) -I$(O)/include -I. \
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -pipe $(WARN) -I$(O)/include -I$(O)/gen -I. \
                -DTUG_VERSION='"$(VERSION)"' -DTUG_COMMIT='"$(GIT_COMMIT)"'
 # SANITIZE=1: ASan+UBSan (make check). DEBUG=1: -O0. LTO=0: release flags without LTO
 # (quicker, used for the cross-built unit tests). Default: -Os, LTO, stripped.
@@ -67,25 +68,34 @@ ALL_CFLAGS  := $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 ALL_LDFLAGS := $(LDOPT) $(LDFLAGS)
 
 # Objects: each module.mk appends to obj-y (library code), main-y (the entry),
-# libs-y (link flags) and test-y (unit test sources, one binary each).
+# libs-y (link flags), test-y (unit test sources, one binary each) and proto-y (.proto
+# files whose protobuf-c code, generated under $(O)/gen, goes into the library).
+# A tool or unit test with a proto of its own names it in tool-proto-<tool> or
+# test-proto-<test>.
 obj-y  :=
 main-y :=
 libs-y :=
 test-y :=
+proto-y :=
 include $(sort $(wildcard */module.mk */*/module.mk))
 LIBS := $(sort $(libs-y)) -lpthread
 
-OBJS      := $(addprefix $(O)/,$(obj-y))
+PROTOC_C  ?= protoc-c
+pb-obj     = $(patsubst %.proto,$(O)/gen/%.pb-c.o,$(1))
+ALL_PROTO := $(sort $(proto-y) $(foreach v,$(filter tool-proto-% test-proto-%,$(.VARIABLES)),$($(v))))
+PROTO_H   := $(patsubst %.proto,$(O)/gen/%.pb-c.h,$(ALL_PROTO))
+
+OBJS      := $(addprefix $(O)/,$(obj-y)) $(call pb-obj,$(proto-y))
 MAIN_OBJS := $(addprefix $(O)/,$(main-y))
 LIBTUG    := $(O)/libtug.a
 TUG       := $(O)/tug
 TESTS     := $(patsubst test/unit/%.c,$(O)/test/%,$(test-y))
 
-.PHONY: all tug tests tools clean distclean defconfig %_defconfig allnoconfig allyesconfig menuconfig olddefconfig savedefconfig \
+.PHONY: all tug images tests tools clean distclean defconfig %_defconfig allnoconfig allyesconfig menuconfig olddefconfig savedefconfig \
         check bench run install size fmt deps FORCE
 .DEFAULT_GOAL := all
 
-all: tug
+all: tug images
 tug: $(TUG)
 
 # --- configuration ----------------------------------------------------------
@@ -132,6 +142,20 @@ $(O)/%.o: %.c $(O)/include/config.h $(O)/flags
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CFLAGS_$(subst /,_,$(basename $<))) -MMD -MP -c $< -o $@
 
+# Generated code includes its header as "<dir>/<name>.pb-c.h", found through -I$(O)/gen.
+# Objects wait for every generated header (order only; -MMD tracks the real uses).
+$(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: %.proto
+	@mkdir -p $(O)/gen
+	@echo "  PROTOC  $<"
+	$(Q)$(PROTOC_C) --proto_path=. --c_out=$(O)/gen $<
+
+$(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c $(O)/include/config.h $(O)/flags
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(addprefix $(O)/,$(obj-y) $(main-y)): | $(PROTO_H)
+.PRECIOUS: $(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h $(O)/gen/%.pb-c.o
+
 # Rebuild everything when the flags change (sanitizers, cross compiler, ...).
 $(O)/flags: FORCE
 	@mkdir -p $(O)
@@ -151,20 +175,48 @@ endif
 # Tools used by tests and benchmarks (not installed): test/tools/*.c, one binary each.
 TOOLS := $(patsubst test/tools/%.c,$(O)/tools/%,$(wildcard test/tools/*.c))
 tools: $(TOOLS)
-$(O)/tools/%: test/tools/%.c $(LIBTUG) $(O)/include/config.h
+.SECONDEXPANSION:
+$(O)/tools/%: test/tools/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(tool-proto-$$*)) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) $(LIBTUG) $(LIBS) $(tool-libs-$*)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) \
+		$(call pb-obj,$(tool-proto-$*)) $(LIBTUG) $(LIBS) $(tool-libs-$*)
+
+# --- images -----------------------------------------------------------------
+# The pause image, for the board: a static pause program (built with the target's
+# compiler) packed into an OCI image-layout tarball by mkoci, a build-machine tool.
+HOST_MKOCI := $(O)/host/mkoci
+PAUSE_IMAGE_NAME := $(shell sed -n 's/^#define CRI_PAUSE_IMAGE "\(.*\)"/\1/p' cri/cri.h)
+ifeq ($(CONFIG_TUG_KUBELET),y)
+IMAGES := $(O)/images/pause.tar
+endif
+images: $(IMAGES)
+
+$(HOST_MKOCI): scripts/images/mkoci.c cri/oci/oci.c cri/oci/oci.h $(wildcard core/util/*.c) core/util/util.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -I. -o $@ scripts/images/mkoci.c cri/oci/oci.c \
+		$(wildcard core/util/*.c) -lmbedcrypto -lcjson
+
+$(O)/images/pause: scripts/images/pause.c $(O)/flags
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@ (static)"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Os $(WARN) -static -s -o $@ $<
+
+$(O)/images/pause.tar: $(O)/images/pause $(HOST_MKOCI)
+	@echo "  MKOCI   $@"
+	$(Q)$(HOST_MKOCI) -o $@ -n $(PAUSE_IMAGE_NAME) -t $(TARGET_TRIPLE) -e /pause $<=pause
 
 # --- unit tests -------------------------------------------------------------
-tests: $(TESTS) $(TUG) $(TOOLS)
+tests: $(TESTS) $(TUG) $(TOOLS) $(IMAGES) $(HOST_MKOCI)
 
-$(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h
+$(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(test-proto-$$*)) | $(PROTO_H)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) $(LIBTUG) $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) \
+		$(call pb-obj,$(test-proto-$*)) $(LIBTUG) $(LIBS) -lcmocka
 
--include $(OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(TESTS:=.d) $(TOOLS:=.d)
+-include $(OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(TESTS:=.d) $(TOOLS:=.d) $(patsubst %.o,%.d,$(call pb-obj,$(ALL_PROTO)))
 
 # --- the two commands and friends -------------------------------------------
 deps:
@@ -184,8 +236,9 @@ run:
 	$(Q)mkdir -p run
 	$(TUG) server --data-dir $(CURDIR)/run/data --write-kubeconfig $(CURDIR)/run/tug.yaml $(RUN_ARGS)
 
-install: $(TUG)
+install: $(TUG) $(IMAGES)
 	install -D -m 0755 $(TUG) $(DESTDIR)$(PREFIX)/bin/tug
+	$(if $(IMAGES),install -D -m 0644 $(O)/images/pause.tar $(DESTDIR)$(PREFIX)/lib/tug/images/pause.tar)
 	ln -sf tug $(DESTDIR)$(PREFIX)/bin/tug-cni
 	install -d $(DESTDIR)$(PREFIX)/lib/tug/cni
 	ln -sf ../../../bin/tug $(DESTDIR)$(PREFIX)/lib/tug/cni/tug-cni

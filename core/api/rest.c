@@ -38,6 +38,16 @@ struct rq {
 	struct buf warnings;
 };
 
+/* A boolean query parameter as Go's strconv.ParseBool reads it ("1", "t", "true", "True"...). */
+static bool qbool(const char *v)
+{
+	static const char *const yes[] = { "1", "t", "T", "true", "TRUE", "True" };
+	for (size_t i = 0; v && i < ARRAY_SIZE(yes); i++)
+		if (!strcmp(v, yes[i]))
+			return true;
+	return false;
+}
+
 /* --- answering ------------------------------------------------------------------- */
 
 static void free_rq(struct rq *q)
@@ -467,9 +477,9 @@ static void do_watch(struct rq *q)
 		return;
 	o.resource_version = http_req_query(q->r, "resourceVersion");
 	const char *sie = http_req_query(q->r, "sendInitialEvents");
-	o.send_initial_events = sie && !strcmp(sie, "true");
+	o.send_initial_events = qbool(sie);
 	const char *ab = http_req_query(q->r, "allowWatchBookmarks");
-	o.bookmarks = ab && (!strcmp(ab, "true") || !strcmp(ab, "1"));
+	o.bookmarks = qbool(ab);
 	uint64_t timeout = 0;
 	const char *ts = http_req_query(q->r, "timeoutSeconds");
 	if (ts && *ts && !parse_u64(ts, &timeout)) {
@@ -524,7 +534,7 @@ static void write_opts(struct rq *q, struct api_write_opts *o)
 	o->field_manager = http_req_query(q->r, "fieldManager");
 	o->user = &q->user;
 	const char *force = http_req_query(q->r, "force");
-	o->force = force && !strcmp(force, "true");
+	o->force = qbool(force);
 }
 
 static bool dry_run_ok(struct rq *q)
@@ -637,7 +647,7 @@ static void do_patch(struct rq *q)
 	bool apply = !strcmp(q->patch_type, "application/apply-patch+yaml");
 	q->manager = http_req_query(q->r, "fieldManager");
 	const char *force = http_req_query(q->r, "force");
-	q->force = force && !strcmp(force, "true");
+	q->force = qbool(force);
 	if (apply && (!q->manager || !*q->manager)) {
 		fail(q, 422, "Invalid",
 		     "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
@@ -677,7 +687,7 @@ static bool delete_opts(struct rq *q, struct api_delete_opts *o, cJSON **body_ou
 	}
 	o->propagation = http_req_query(q->r, "propagationPolicy");
 	const char *orphan = http_req_query(q->r, "orphanDependents");
-	if (orphan && !strcmp(orphan, "true") && !o->propagation)
+	if (qbool(orphan) && !o->propagation)
 		o->propagation = "Orphan";
 	size_t len = 0;
 	http_req_body(q->r, &len);
@@ -960,7 +970,7 @@ static void route_resource(struct rq *q, char **seg, size_t n, const char *metho
 {
 	bool watch = false;
 	const char *w = http_req_query(q->r, "watch");
-	if (w && (!strcmp(w, "true") || !strcmp(w, "1")))
+	if (qbool(w))
 		watch = true;
 	if (n && !strcmp(seg[0], "watch")) {
 		watch = true;
@@ -1143,7 +1153,14 @@ void api_http(struct http_req *r, void *arg)
 
 	if (is_public(path)) {
 		if (!strncmp(path, "/version", 8)) {
-			send_discovery(q, rest_version(), NULL);
+			/* Upstream indents this one document. */
+			struct buf b = { 0 };
+			cJSON *v = rest_version();
+			obj_print_buf(&b, v, OBJ_PRINT_INDENT);
+			cJSON_Delete(v);
+			http_resp_header(q->r, "Content-Type", "application/json");
+			free_rq(q);
+			http_resp_send_buf(r, 200, &b);
 			return;
 		}
 		send_text(q, 200, "text/plain; charset=utf-8", "ok", 2);

@@ -7,15 +7,24 @@
 
 #include "config.h"
 #include "core/cli/node.h"
+#if defined(CONFIG_TUG_CONTROL_PLANE) && defined(CONFIG_TUG_TLS)
+#include "core/api/api.h"
+#include "core/auth/auth.h"
+#include "core/cli/serve.h"
+#define NODE_SERVES_API 1
+#endif
 #define LOG_TAG "tug"
 #include "core/log/log.h"
 #include "core/loop/loop.h"
 #include "core/store/store.h"
+#ifdef CONFIG_TUG_KUBELET
+#include "cri/cri.h"
+#endif
 
 /* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
 static const char *const volatile_prefixes[] = {
-	"/registry/leases/",
-	"/registry/events/",
+	"/registry/coordination.k8s.io/leases/",
+	"/registry/core/events/",
 	NULL,
 };
 
@@ -23,12 +32,39 @@ struct node {
 	struct tug_config *cfg;
 	struct loop *loop;
 	struct store *store;
-	bool server;
+	struct serve *serve;
+#ifdef NODE_SERVES_API
+	struct api *api;
+#endif
+#ifdef CONFIG_TUG_KUBELET
+	struct cri_runtime *runtime;
+#endif
+	bool server, stopping;
 };
 
+#ifdef NODE_SERVES_API
+/* How long clients get to finish requests when the server stops (watches end at once). */
+#define API_SHUTDOWN_MS 5000
+
+static void on_api_stopped(void *arg)
+{
+	struct node *n = arg;
+	loop_stop(n->loop);
+}
+#endif
+
+/* First signal: stop gracefully; a second one stops at once. */
 static void on_stop_signal(struct loop *l, int signo, void *arg)
 {
 	log_info("%s: shutting down", strsignal(signo));
+#ifdef NODE_SERVES_API
+	struct node *n = arg;
+	if (n->serve && !n->stopping) {
+		n->stopping = true;
+		serve_shutdown(n->serve, API_SHUTDOWN_MS, on_api_stopped, n);
+		return;
+	}
+#endif
 	loop_stop(l);
 }
 
@@ -59,6 +95,38 @@ static int open_store(struct node *n)
 	return 0;
 }
 
+#ifdef NODE_SERVES_API
+/* The API engine over the store, the HTTPS listener, then what every cluster starts with. */
+static int start_api(struct node *n)
+{
+	struct tug_config *c = n->cfg;
+	struct err e = { 0 };
+	char *ip = NULL;
+	const char *adv = c->advertise_address;
+	if (!adv || !*adv)
+		adv = c->node_ip.n ? c->node_ip.v[0] : (ip = net_default_ipv4());
+	struct api_opts ao = { .store = n->store,
+		               .loop = n->loop,
+		               .service_cidr = c->service_cidr,
+		               .advertise_ip = adv,
+		               .https_port = (int)c->https_listen_port };
+	int rc = api_new(&n->api, &ao, &e);
+	free(ip);
+	if (rc < 0) {
+		log_error("%s", e.msg);
+		return rc;
+	}
+	if ((rc = serve_start(n->loop, c, n->api, &n->serve)) < 0)
+		return rc;
+	char *ci = auth_cluster_kubeconfig(serve_url(n->serve), serve_ca_pem(n->serve));
+	rc = api_bootstrap(n->api, ci, &e);
+	free(ci);
+	if (rc < 0)
+		log_error("%s", e.msg);
+	return rc;
+}
+#endif
+
 int node_run(struct tug_config *cfg, bool server)
 {
 	struct node n = { .cfg = cfg, .server = server };
@@ -76,12 +144,35 @@ int node_run(struct tug_config *cfg, bool server)
 	loop_on_signal(n.loop, SIGINT, on_stop_signal, &n);
 	if (open_store(&n) < 0)
 		goto out;
+#ifdef NODE_SERVES_API
+	if (server && start_api(&n) < 0)
+		goto out;
+#endif
+#ifdef CONFIG_TUG_KUBELET
+	/* The node half: containerd (ours, or --container-runtime-endpoint) and CRI. */
+	if (!(server && cfg->disable_agent)) {
+		struct cri_runtime_opts ro = { .data_dir = cfg->data_dir,
+			                       .endpoint = cfg->container_runtime_endpoint };
+		struct err e = { 0 };
+		if (cri_runtime_start(n.loop, &ro, &n.runtime, &e) < 0) {
+			log_error("%s", e.msg);
+			goto out;
+		}
+	}
+#endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
 	         TUG_COMMIT, cfg->data_dir);
 	if (loop_run(n.loop) < 0)
 		goto out;
 	rc = 0;
 out:
+#ifdef CONFIG_TUG_KUBELET
+	cri_runtime_stop(n.runtime);
+#endif
+#ifdef NODE_SERVES_API
+	serve_free(n.serve);
+	api_free(n.api);
+#endif
 	if (n.store)
 		store_close(n.store);
 	loop_free(n.loop);

@@ -55,7 +55,7 @@ static const struct opt opts[] = {
 	{ "bind-address", 0, OPT_STR, CFG_SERVER, O(bind_address), "0.0.0.0",
 	  "Address the API server listens on", "IP" },
 	{ "https-listen-port", 0, OPT_INT, CFG_SERVER, O(https_listen_port), "6443",
-	  "Port the API server listens on", "PORT" },
+	  "Port the API server listens on (0: any free port)", "PORT" },
 	{ "advertise-address", 0, OPT_STR, CFG_SERVER, O(advertise_address), NULL,
 	  "Address other nodes use to reach the API server (default: node IP)", "IP" },
 	{ "tls-san", 0, OPT_LIST, CFG_SERVER, O(tls_san), NULL,
@@ -499,9 +499,10 @@ int config_validate(const struct tug_config *c, unsigned cmd, struct err *e)
 	if (c->node_lease_ms < 1000)
 		return err_set(e, -EINVAL, "--node-lease-interval: must be at least 1s");
 	if (cmd & CFG_SERVER) {
-		if (c->https_listen_port < 1 || c->https_listen_port > 65535)
+		/* 0 lets the kernel pick a free port (tests); the kubeconfig names it. */
+		if (c->https_listen_port < 0 || c->https_listen_port > 65535)
 			return err_set(e, -EINVAL,
-			               "--https-listen-port: %lld is not a port (1-65535)",
+			               "--https-listen-port: %lld is not a port (0-65535)",
 			               (long long)c->https_listen_port);
 		if (!config_valid_ip(c->bind_address, NULL))
 			return err_set(e, -EINVAL, "--bind-address: '%s' is not an IP address",

@@ -54,6 +54,7 @@ struct http_head {
 	bool chunked;
 	bool keep_alive;
 	bool expect_continue;
+	bool upgrade; /* Connection: upgrade with an Upgrade field (HTTP/1.1) */
 	bool is_head; /* HEAD: responses carry no body */
 
 	struct http_field *query; /* decoded, on first use */
@@ -67,6 +68,13 @@ struct http_head {
  * calls so bytes are looked at once. Lines may end in CRLF or bare LF.
  */
 size_t http_head_end(const char *buf, size_t len, size_t *scan);
+
+/*
+ * False when the start of a request line cannot be a method (binary junk, a
+ * TLS handshake on a plain port): the server answers 400 without waiting
+ * for a line end that may never come.
+ */
+bool http_method_prefix_ok(const char *buf, size_t len);
 
 /* Bytes of empty lines (CRLF or LF) at the start of buf, which RFC 9112 says to skip. */
 size_t http_skip_empty_lines(const char *buf, size_t len);

@@ -101,45 +101,6 @@ int kubelet_read_capacity(const char *data_dir, struct kubelet_capacity *c)
 	return c->memory_bytes > 0 ? 0 : -EIO;
 }
 
-/* The address of the interface holding the default route, else the first global one. */
-static char *default_ip(void)
-{
-	char *route = NULL, ifname[IF_NAMESIZE + 1] = "";
-	if (read_file("/proc/net/route", &route, NULL, 1 << 16) == 0) {
-		char *line = strchr(route, '\n');
-		while (line && *++line) {
-			char dev[32];
-			unsigned long dst;
-			if (sscanf(line, "%31s %lx", dev, &dst) == 2 && dst == 0) {
-				snprintf(ifname, sizeof(ifname), "%.16s", dev);
-				break;
-			}
-			line = strchr(line, '\n');
-		}
-		free(route);
-	}
-	struct ifaddrs *ifs, *i;
-	char buf[INET6_ADDRSTRLEN], *best = NULL;
-	if (getifaddrs(&ifs) < 0)
-		return xstrdup("127.0.0.1");
-	for (i = ifs; i; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-		    (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf,
-		          sizeof(buf));
-		if (ifname[0] && !strcmp(i->ifa_name, ifname)) {
-			free(best);
-			best = xstrdup(buf);
-			break;
-		}
-		if (!best)
-			best = xstrdup(buf);
-	}
-	freeifaddrs(ifs);
-	return best ? best : xstrdup("127.0.0.1");
-}
-
 static const char *arch_name(void)
 {
 #if defined(__aarch64__)
@@ -566,7 +527,7 @@ int kubelet_node_start(struct client *c, const struct kubelet_node_opts *o,
 		n->nips = o->nips;
 	} else {
 		n->ips = xcalloc(1, sizeof(char *));
-		n->ips[0] = default_ip();
+		n->ips[0] = net_default_ipv4();
 		n->nips = 1;
 	}
 	n->data_dir = xstrdup(o->data_dir ? o->data_dir : "/");

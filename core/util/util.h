@@ -112,6 +112,10 @@ void *strmap_del(struct strmap *m, const char *key);
 bool strmap_next(const struct strmap *m, size_t *i, const char **key, void **val);
 void strmap_free(struct strmap *m);
 
+/* The IPv4 address of the interface with the default route, else the first non-loopback
+ * one, else 127.0.0.1. Caller frees. */
+char *net_default_ipv4(void);
+
 /* CRC-32C (Castagnoli), as used by iSCSI, ext4 and etcd's WAL. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 

@@ -27,7 +27,8 @@ rc=$?
 check "an unknown config key names file and line" bash -c "[ $rc -eq 2 ] && grep -q 'c.yaml:2: unknown option' '$tmp/err'"
 
 # A server starts on a fresh data dir, writes its store, and stops cleanly on SIGTERM.
-printf 'data-dir: %s/d\nvolatile-dir: %s/v\n' "$tmp" "$tmp" >"$tmp/c.yaml"
+printf 'data-dir: %s/d\nvolatile-dir: %s/v\nbind-address: 127.0.0.1\nhttps-listen-port: 0\nwrite-kubeconfig: %s/tug.yaml\n' \
+	"$tmp" "$tmp" "$tmp" >"$tmp/c.yaml"
 "$TUG" server -c "$tmp/c.yaml" --debug 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 50); do grep -q running "$tmp/log" && break; sleep 0.1; done

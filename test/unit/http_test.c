@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "core/http/http-internal.h"
 #include "core/http/http.h"
 #include "core/log/log.h"
@@ -26,6 +28,7 @@
 /* --- a server on its own loop thread ------------------------------------------------ */
 
 struct fixture {
+	struct http_tls *tls;
 	struct loop *loop;
 	struct http_server *srv;
 	pthread_t thread;
@@ -150,6 +153,47 @@ static void *async_worker(void *arg)
 	return NULL;
 }
 
+/* Starts a stream from a timer and ends it when its output has drained. If
+ * events reached the handler from inside its own calls, DRAINED would end
+ * (and free) the request inside http_resp_start, before the write below. */
+static void late_drained(struct http_req *r, enum http_event ev, void *arg)
+{
+	if (ev == HTTP_EV_DRAINED || ev == HTTP_EV_CLOSED)
+		http_resp_end(r);
+}
+
+static void late_start(struct loop *l, struct loop_timer *t)
+{
+	struct stream *st = container_of(t, struct stream, t);
+	http_req_on_event(st->r, late_drained, NULL);
+	http_resp_start(st->r, 200, -1);
+	http_resp_write(st->r, "late\n", 5);
+	free(st);
+}
+
+/* A toy protocol after 101: echo in upper case until "bye". */
+static void tunnel_data(struct http_req *r, const void *data, size_t len, void *arg)
+{
+	char out[256];
+	size_t n = MIN(len, sizeof(out));
+	if (len >= 3 && !memcmp(data, "bye", 3)) {
+		http_resp_write(r, "bye", 3);
+		http_resp_end(r);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)toupper(((const unsigned char *)data)[i]);
+	http_resp_write(r, out, n);
+}
+
+static void tunnel_event(struct http_req *r, enum http_event ev, void *arg)
+{
+	if (ev == HTTP_EV_CLOSED) {
+		__atomic_add_fetch(&ev_closed, 1, __ATOMIC_SEQ_CST);
+		http_resp_end(r);
+	}
+}
+
 static void handle(struct http_req *r, void *arg)
 {
 	const char *path = http_req_path(r);
@@ -191,6 +235,11 @@ static void handle(struct http_req *r, void *arg)
 		http_resp_start(r, 200, -1);
 		loop_timer_init(&st->t, stream_tick);
 		loop_timer_arm(fx.loop, &st->t, 5);
+	} else if (!strcmp(path, "/late")) {
+		struct stream *st = xcalloc(1, sizeof(*st));
+		st->r = r;
+		loop_timer_init(&st->t, late_start);
+		loop_timer_arm(fx.loop, &st->t, 1);
 	} else if (!strcmp(path, "/fixed")) {
 		http_resp_start(r, 200, 10);
 		http_resp_write(r, "01234", 5);
@@ -212,6 +261,20 @@ static void handle(struct http_req *r, void *arg)
 		fstat(fd, &st);
 		http_resp_header(r, "Content-Type", "application/octet-stream");
 		http_resp_file(r, 200, fd, 0, (uint64_t)st.st_size);
+	} else if (!strcmp(path, "/whoami")) {
+		const struct http_identity *id = http_req_identity(r);
+		buf_printf(&b, "tls=%d user=%s groups=", http_req_tls(r),
+		           id ? id->user : "(anonymous)");
+		for (size_t i = 0; id && i < id->ngroups; i++)
+			buf_printf(&b, "%s%s", i ? "," : "", id->groups[i]);
+		http_resp_send_buf(r, 200, &b);
+	} else if (!strcmp(path, "/tunnel")) {
+		http_resp_header(r, "Upgrade", "shout");
+		http_req_on_event(r, tunnel_event, NULL);
+		if (http_resp_upgrade(r, tunnel_data, NULL) < 0) {
+			http_req_on_event(r, NULL, NULL);
+			http_resp_send(r, 426, "upgrade required\n", 17);
+		}
 	} else if (!strcmp(path, "/nobody")) {
 		http_resp_send(r, 204, "ignored", 7);
 	} else {
@@ -249,6 +312,7 @@ static int stop_server(void **state)
 	loop_stop(fx.loop);
 	pthread_join(fx.thread, NULL);
 	loop_free(fx.loop);
+	http_tls_free(fx.tls);
 	if (fx.file_path[0])
 		unlink(fx.file_path);
 	return 0;
@@ -622,6 +686,10 @@ static void test_streamed_response_is_chunked_and_complete(void **state)
 	assert_true(read_resp(fd, &r, false));
 	assert_string_equal(hdr(&r, "Transfer-Encoding"), "chunked");
 	assert_string_equal(r.body.data, "event 3\nevent 2\nevent 1\n");
+	/* Started later from a timer, ended from its DRAINED event. */
+	say(fd, "GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(read_resp(fd, &r, false));
+	assert_string_equal(r.body.data, "late\n");
 	/* The connection is reusable after the last chunk. */
 	say(fd, "GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(read_resp(fd, &r, false));
@@ -735,6 +803,46 @@ static void test_file_is_sent_whole(void **state)
 	buf_free(&r.body);
 }
 
+static void test_upgrade_switches_to_a_raw_tunnel(void **state)
+{
+	struct resp r = { 0 };
+	char b[64];
+	int fd = dial();
+	/* Bytes right behind the request already belong to the new protocol. */
+	say(fd, "GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: "
+	        "shout\r\n\r\nhello");
+	assert_true(read_resp(fd, &r, true));
+	assert_int_equal(r.status, 101);
+	assert_string_equal(hdr(&r, "Connection"), "Upgrade");
+	assert_string_equal(hdr(&r, "Upgrade"), "shout");
+	assert_int_equal(read(fd, b, 5), 5);
+	assert_memory_equal(b, "HELLO", 5);
+	say(fd, "abc");
+	assert_int_equal(read(fd, b, 3), 3);
+	assert_memory_equal(b, "ABC", 3);
+	say(fd, "bye");
+	assert_int_equal(read(fd, b, 3), 3);
+	assert_memory_equal(b, "bye", 3);
+	assert_true(closed_by_server(fd));
+	close(fd);
+
+	/* The client leaving a tunnel tells the handler. */
+	fd = dial();
+	say(fd, "GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: "
+	        "shout\r\n\r\n");
+	assert_true(read_resp(fd, &r, true));
+	assert_int_equal(r.status, 101);
+	close(fd);
+	for (int i = 0; i < 500 && !__atomic_load_n(&ev_closed, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	assert_int_equal(ev_closed, 1);
+
+	/* Without asking, there is no upgrade. */
+	roundtrip("GET /tunnel HTTP/1.1\r\nHost: x\r\nUpgrade: shout\r\n\r\n", &r);
+	assert_int_equal(r.status, 426);
+	buf_free(&r.body);
+}
+
 /* --- tests: bad input --------------------------------------------------------------------- */
 
 struct bad_case {
@@ -746,6 +854,7 @@ static void test_malformed_requests_get_4xx_and_the_server_stays_up(void **state
 {
 	static const struct bad_case cases[] = {
 		{ "GARBAGE\r\n\r\n", 400 },
+		{ "\x16\x03\x01\x02\x00\x01", 400 }, /* a TLS hello, no line end in sight */
 		{ "GET /\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400 },
 		{ "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
@@ -1058,6 +1167,271 @@ static void test_head_end_is_found_across_partial_reads(void **state)
 	assert_int_equal(http_head_end("GET / HTTP/1.0\n\n", 16, &scan), 16);
 }
 
+/* --- TLS --------------------------------------------------------------------------------- */
+
+#ifdef CONFIG_TUG_TLS
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+
+#include "http_test_certs.h"
+
+static int start_tls_server(enum http_client_auth auth)
+{
+	struct http_tls_opts t = {
+		.cert_pem = server_crt,
+		.key_pem = server_key,
+		.client_ca_pem = ca_crt,
+		.client_auth = auth,
+	};
+	/* Garbage that looks like the start of a handshake is closed on the
+	 * handshake deadline; keep it short so the test is. */
+	struct http_server_opts o = { .handler = handle, .header_timeout_ms = 1500 };
+	struct err e = { 0 };
+	memset(&fx, 0, sizeof(fx));
+	ev_closed = ev_shutdown = ev_drained = shutdown_done = 0;
+	assert_int_equal(http_tls_new(&t, &fx.tls, &e), 0);
+	assert_int_equal(loop_new(&fx.loop), 0);
+	assert_int_equal(http_server_new(fx.loop, &o, &fx.srv), 0);
+	assert_int_equal(http_server_listen(fx.srv, "127.0.0.1", 0, fx.tls, &fx.port, &e), 0);
+	assert_int_equal(pthread_create(&fx.thread, NULL, loop_thread, NULL), 0);
+	return 0;
+}
+
+static int setup_tls(void **state)
+{
+	return start_tls_server(HTTP_CLIENT_AUTH_OPTIONAL);
+}
+
+static int setup_tls_required(void **state)
+{
+	return start_tls_server(HTTP_CLIENT_AUTH_REQUIRED);
+}
+
+/* A blocking mbedtls client that trusts the test CA. */
+struct tls_client {
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca, cert;
+	mbedtls_pk_context key;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_net_context net;
+};
+
+static const char *alpn_h2_and_h1[] = { "h2", "http/1.1", NULL };
+
+/* Returns the handshake's result (0 on success). */
+static int tls_open(struct tls_client *c, const char *cert, const char *key)
+{
+	memset(c, 0, sizeof(*c));
+	mbedtls_ssl_init(&c->ssl);
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_x509_crt_init(&c->cert);
+	mbedtls_pk_init(&c->key);
+	mbedtls_entropy_init(&c->ent);
+	mbedtls_ctr_drbg_init(&c->drbg);
+	mbedtls_net_init(&c->net);
+	c->net.fd = dial();
+	assert_int_equal(mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->ent, NULL, 0),
+	                 0);
+	assert_int_equal(mbedtls_x509_crt_parse(&c->ca, (const void *)ca_crt, sizeof(ca_crt)), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
+	                                             MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                             MBEDTLS_SSL_PRESET_DEFAULT),
+	                 0);
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn_h2_and_h1);
+	if (cert) {
+		assert_int_equal(
+		    mbedtls_x509_crt_parse(&c->cert, (const void *)cert, strlen(cert) + 1), 0);
+		assert_int_equal(
+		    mbedtls_pk_parse_key(&c->key, (const void *)key, strlen(key) + 1, NULL, 0), 0);
+		assert_int_equal(mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key), 0);
+	}
+	assert_int_equal(mbedtls_ssl_setup(&c->ssl, &c->conf), 0);
+	assert_int_equal(mbedtls_ssl_set_hostname(&c->ssl, "localhost"), 0);
+	mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	return mbedtls_ssl_handshake(&c->ssl);
+}
+
+static void tls_close(struct tls_client *c)
+{
+	mbedtls_ssl_free(&c->ssl);
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_x509_crt_free(&c->cert);
+	mbedtls_pk_free(&c->key);
+	mbedtls_ctr_drbg_free(&c->drbg);
+	mbedtls_entropy_free(&c->ent);
+	mbedtls_net_free(&c->net);
+}
+
+/* Sends req and reads until the server closes; the caller frees the result. */
+static char *tls_exchange(struct tls_client *c, const char *req, size_t *len)
+{
+	struct buf b = { 0 };
+	unsigned char tmp[16384];
+	size_t off = 0, n = strlen(req);
+	while (off < n) {
+		int w = mbedtls_ssl_write(&c->ssl, (const void *)(req + off), n - off);
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+	for (;;) {
+		int r = mbedtls_ssl_read(&c->ssl, tmp, sizeof(tmp));
+		if (r <= 0)
+			break;
+		buf_add(&b, tmp, (size_t)r);
+	}
+	if (len)
+		*len = b.len;
+	buf_addc(&b, '\0');
+	return buf_steal(&b);
+}
+
+static char *whoami(const char *cert, const char *key)
+{
+	struct tls_client c;
+	assert_int_equal(tls_open(&c, cert, key), 0);
+	assert_string_equal(mbedtls_ssl_get_alpn_protocol(&c.ssl), "http/1.1");
+	char *out =
+	    tls_exchange(&c, "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL);
+	tls_close(&c);
+	return out;
+}
+
+static void test_tls_client_certificate_names_user_and_groups(void **state)
+{
+	char *out = whoami(alice_crt, alice_key);
+	assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(out, "tls=1 user=alice groups=dev,ops"));
+	free(out);
+}
+
+static void test_tls_without_or_with_unusable_certificate_is_anonymous(void **state)
+{
+	const char *certs[][2] = {
+		{ NULL, NULL },               /* none */
+		{ eve_crt, eve_key },         /* another CA's */
+		{ mallory_crt, mallory_key }, /* not for client auth */
+		{ nocn_crt, nocn_key },       /* no common name */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(certs); i++) {
+		char *out = whoami(certs[i][0], certs[i][1]);
+		if (!strstr(out, "tls=1 user=(anonymous) groups=\n") &&
+		    !strstr(out, "user=(anonymous)"))
+			fail_msg("case %zu: %s", i, out);
+		free(out);
+	}
+}
+
+static void test_tls_keeps_alive_and_answers_pipelined_requests(void **state)
+{
+	struct tls_client c;
+	assert_int_equal(tls_open(&c, alice_crt, alice_key), 0);
+	char *out = tls_exchange(&c,
+	                         "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+	                         "GET /async HTTP/1.1\r\nHost: x\r\n\r\n"
+	                         "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	                         NULL);
+	const char *a = strstr(out, "hello"), *b = strstr(out, "async"),
+	           *w = strstr(out, "user=alice");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(w);
+	assert_true(a < b && b < w);
+	free(out);
+	tls_close(&c);
+}
+
+static void test_tls_sends_large_files_and_streams(void **state)
+{
+	size_t n = 1024 * 1024 + 3, len;
+	strcpy(fx.file_path, "/tmp/tug-http-test.XXXXXX");
+	int fd = mkstemp(fx.file_path);
+	char *data = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 13);
+	assert_int_equal(write_all(fd, data, n), 0);
+	close(fd);
+	struct tls_client c;
+	assert_int_equal(tls_open(&c, NULL, NULL), 0);
+	char *out =
+	    tls_exchange(&c, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &len);
+	char *body = strstr(out, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal(len - (size_t)(body - out), n);
+	assert_memory_equal(body, data, n);
+	free(out);
+	tls_close(&c);
+	free(data);
+
+	assert_int_equal(tls_open(&c, NULL, NULL), 0);
+	out =
+	    tls_exchange(&c, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL);
+	assert_non_null(strstr(out, "event 3\n"));
+	assert_non_null(strstr(out, "event 1\n\r\n0\r\n\r\n"));
+	free(out);
+	tls_close(&c);
+}
+
+static void test_plain_http_and_garbage_on_the_tls_port_are_refused(void **state)
+{
+	struct resp r = { 0 };
+	int fd = dial();
+	say(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(read_resp(fd, &r, false));
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body.data, "HTTP request to an HTTPS server"));
+	close(fd);
+
+	fd = dial();
+	say(fd, "\x16\x03\x01\x00\x05hello, this is not a handshake at all");
+	assert_true(closed_by_server(fd));
+	close(fd);
+	fd = dial();
+	say(fd, "\x01\x02\x03");
+	assert_true(closed_by_server(fd));
+	close(fd);
+	/* A client that connects and never finishes its handshake is not served either,
+	 * and none of this disturbs the next client. */
+	char *out = whoami(alice_crt, alice_key);
+	assert_non_null(strstr(out, "user=alice"));
+	free(out);
+	buf_free(&r.body);
+}
+
+static void test_tls_required_mode_refuses_clients_without_certificates(void **state)
+{
+	struct tls_client c;
+	assert_int_not_equal(tls_open(&c, NULL, NULL), 0);
+	tls_close(&c);
+	assert_int_not_equal(tls_open(&c, eve_crt, eve_key), 0);
+	tls_close(&c);
+	char *out = whoami(alice_crt, alice_key);
+	assert_non_null(strstr(out, "user=alice groups=dev,ops"));
+	free(out);
+}
+
+static void test_tls_config_rejects_a_key_of_another_certificate(void **state)
+{
+	struct http_tls_opts t = { .cert_pem = server_crt, .key_pem = alice_key };
+	struct http_tls *tls = NULL;
+	struct err e = { 0 };
+	assert_int_equal(http_tls_new(&t, &tls, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "does not belong"));
+	t.key_pem = "not a key";
+	assert_int_equal(http_tls_new(&t, &tls, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "server key"));
+}
+#endif
+
 int main(void)
 {
 	if (getenv("HTTP_TEST_DEBUG"))
@@ -1101,6 +1475,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_reader_gets_backpressure_and_drain_events,
 		                                setup, stop_server),
 		cmocka_unit_test_setup_teardown(test_file_is_sent_whole, setup, stop_server),
+		cmocka_unit_test_setup_teardown(test_upgrade_switches_to_a_raw_tunnel, setup,
+		                                stop_server),
 		cmocka_unit_test_setup_teardown(
 		    test_malformed_requests_get_4xx_and_the_server_stays_up, setup, stop_server),
 		cmocka_unit_test_setup_teardown(test_limits_answer_413_414_431, setup_small_limits,
@@ -1114,6 +1490,24 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_shutdown_finishes_requests_ends_watches_and_refuses_new_ones, setup,
 		    stop_server),
+#ifdef CONFIG_TUG_TLS
+		cmocka_unit_test_setup_teardown(test_tls_client_certificate_names_user_and_groups,
+		                                setup_tls, stop_server),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_without_or_with_unusable_certificate_is_anonymous, setup_tls,
+		    stop_server),
+		cmocka_unit_test_setup_teardown(test_tls_keeps_alive_and_answers_pipelined_requests,
+		                                setup_tls, stop_server),
+		cmocka_unit_test_setup_teardown(test_tls_sends_large_files_and_streams, setup_tls,
+		                                stop_server),
+		cmocka_unit_test_setup_teardown(
+		    test_plain_http_and_garbage_on_the_tls_port_are_refused, setup_tls,
+		    stop_server),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_required_mode_refuses_clients_without_certificates, setup_tls_required,
+		    stop_server),
+		cmocka_unit_test(test_tls_config_rejects_a_key_of_another_certificate),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
