@@ -175,7 +175,7 @@ static long proc_kb(const char *field)
 
 int main(int argc, char **argv)
 {
-	int npods = 5000, nlat = 1000, rate = 500;
+	int npods = 5000, nlat = 1000, rate = 0;
 	bool events = true;
 	static const struct option opts[] = {
 		{ "nodes", required_argument, NULL, 'n' },
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (nnodes < 2 || npods < 1 || rate < 1 ||
+	if (nnodes < 2 || npods < 1 || rate < 0 ||
 	    (strcmp(mode, "plain") && strcmp(mode, "constrained") && strcmp(mode, "podaffinity"))) {
 		fprintf(stderr, "sched_bench: bad arguments\n");
 		return 2;
@@ -271,7 +271,13 @@ int main(int argc, char **argv)
 	double backlog_s = (double)(time_mono_us() - synced) / 1e6;
 	uint64_t backlog_bound = ss.bound, attempts = ss.attempts, cycle_us = ss.cycle_us_total;
 
-	/* Steady arrivals: pods created at a fixed rate, timed from create to bound. */
+	/* Steady arrivals: pods created at a fixed rate, timed from create to bound. Unless
+	 * told, the rate is half what the backlog went at (at most 500/s), so that latency is
+	 * measured below saturation. */
+	if (!rate) {
+		double half = (double)backlog_bound / backlog_s / 2;
+		rate = half > 500 ? 500 : half < 10 ? 10 : (int)half;
+	}
 	struct lat L = { 0 };
 	L.v = xcalloc((size_t)nlat + 1, sizeof(uint64_t));
 	struct informer *inf = informer_new(cl, client_kind("", "pods"), NULL, NULL);
