@@ -143,7 +143,9 @@ static void test_assumed_pods_count_before_their_bindings_land(void **state)
 		client_create(cl, client_kind("", "pods"), "default",
 		              pod_json(name, "1", NULL, NULL, NULL), NULL, NULL);
 	}
-	spin(300);
+	assert_true(spin_until(
+	    bound("default", "p0") + bound("default", "p1") + bound("default", "p2") == 2, 3000));
+	spin(100);
 	int n = bound("default", "p0") + bound("default", "p1") + bound("default", "p2");
 	assert_int_equal(n, 2);
 }
