@@ -585,6 +585,9 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 		cJSON_DeleteItemFromObjectCaseSensitive(ospec, "replicas");
 		cJSON_AddNumberToObject(ospec, "replicas", (int)rep->valuedouble);
 		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "binding")) {
+		/* bind_pod wrote spec.nodeName and the PodScheduled condition: keep both. */
+		obj = incoming;
 	} else {
 		obj = incoming;
 		if (k->subresources & REG_SUB_STATUS)
@@ -641,9 +644,11 @@ static int stage_update(struct wreq *w)
 	}
 	api_validate_meta(k, w->obj, &errs);
 	bool status = w->sub && !strcmp(w->sub, "status");
+	/* A binding sets the one spec field updates may not touch; bind_pod checks it. */
+	bool binding = w->sub && !strcmp(w->sub, "binding");
 	if (status && k->validate_status)
 		k->validate_status(w->obj, w->cur, &errs);
-	else if (!status && k->validate)
+	else if (!status && !binding && k->validate)
 		k->validate(w->obj, w->cur, &errs);
 	if (errs.n)
 		return invalid(w, &errs);
@@ -1181,6 +1186,6 @@ void api_bind(struct api *a, const char *ns, const char *name, const cJSON *bind
 	b->annotations = cJSON_IsObject(ann) ? cJSON_Duplicate(ann, true) : NULL;
 	b->done = done;
 	b->arg = arg;
-	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, NULL };
+	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, "binding" };
 	api_mutate(a, &t, bind_pod, b, false, o, bind_done, b);
 }

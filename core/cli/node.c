@@ -12,6 +12,8 @@
 #include "core/api/api.h"
 #include "core/auth/auth.h"
 #include "core/cli/serve.h"
+#include "core/client/client.h"
+#include "core/scheduler/scheduler.h"
 #define NODE_SERVES_API 1
 #endif
 #define LOG_TAG "tug"
@@ -36,6 +38,8 @@ struct node {
 	struct serve *serve;
 #ifdef NODE_SERVES_API
 	struct api *api;
+	struct client *sched_client;
+	struct scheduler *sched;
 #endif
 #ifdef CONFIG_TUG_KUBELET
 	struct cri_runtime *runtime;
@@ -153,9 +157,13 @@ static int start_api(struct node *n)
 	char *ci = auth_cluster_kubeconfig(serve_url(n->serve), serve_ca_pem(n->serve));
 	rc = api_bootstrap(n->api, ci, &e);
 	free(ci);
-	if (rc < 0)
+	if (rc < 0) {
 		log_error("%s", e.msg);
-	return rc;
+		return rc;
+	}
+	/* The control plane's components, each with its own in-process client. */
+	n->sched_client = client_local(n->api, n->loop, "system:kube-scheduler");
+	return scheduler_start(n->sched_client, NULL, &n->sched);
 }
 #endif
 
@@ -202,6 +210,8 @@ out:
 	cri_runtime_stop(n.runtime);
 #endif
 #ifdef NODE_SERVES_API
+	scheduler_stop(n.sched);
+	client_free(n.sched_client);
 	serve_free(n.serve);
 	api_free(n.api);
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/client/client.h"
+#include "core/obj/obj.h"
 
 static char dir[128];
 static struct store *st;
@@ -209,6 +210,29 @@ static void test_repeated_events_are_one_event_with_a_count(void **state)
 	buf_free(&b);
 }
 
+static void test_binding_puts_the_pod_on_its_node_once(void **state)
+{
+	const struct reg_kind *pods = client_kind("", "pods");
+	client_create(cl, pods, "default",
+	              cJSON_Parse("{\"metadata\":{\"name\":\"web\"},\"spec\":{\"containers\":"
+	                          "[{\"name\":\"c\",\"image\":\"nginx\"}]}}"),
+	              on_done, NULL);
+	spin(30);
+	assert_int_equal(done_code, 201);
+	client_bind(cl, "default", "web", "n1", on_done, NULL);
+	spin(30);
+	assert_int_equal(done_code, 200);
+	cJSON *pod = client_get(cl, pods, "default", "web");
+	assert_non_null(pod);
+	assert_string_equal(obj_get_str(pod, "spec.nodeName"), "n1");
+	assert_string_equal(obj_get_str(pod, "status.conditions[0].type"), "PodScheduled");
+	assert_string_equal(obj_get_str(pod, "status.conditions[0].status"), "True");
+	cJSON_Delete(pod);
+	client_bind(cl, "default", "web", "n2", on_done, NULL);
+	spin(30);
+	assert_int_equal(done_code, 409);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +242,8 @@ int main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_events_are_one_event_with_a_count,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binding_puts_the_pod_on_its_node_once, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
