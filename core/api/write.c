@@ -568,6 +568,16 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 		obj = cJSON_Duplicate(w->cur, true);
 		copy_item(obj, incoming, "status");
 		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "finalize")) {
+		/* namespaces/finalize changes spec.finalizers and nothing else. */
+		obj = cJSON_Duplicate(w->cur, true);
+		cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+		if (!cJSON_IsObject(spec)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, "spec");
+			spec = cJSON_AddObjectToObject(obj, "spec");
+		}
+		copy_item(spec, cJSON_GetObjectItemCaseSensitive(incoming, "spec"), "finalizers");
+		cJSON_Delete(incoming);
 	} else if (w->sub && !strcmp(w->sub, "scale")) {
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(incoming, "spec");
 		const cJSON *rep = cJSON_GetObjectItemCaseSensitive(spec, "replicas");
@@ -631,7 +641,9 @@ static int stage_update(struct wreq *w)
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
 	if (k->defaults)
 		k->defaults(w->obj);
-	if (k->prepare_update)
+	/* prepare_update keeps what only a subresource may change (a namespace's finalizers). */
+	bool finalize = w->sub && !strcmp(w->sub, "finalize");
+	if (k->prepare_update && !finalize)
 		k->prepare_update(w->obj, w->cur);
 	if (tracks_generation(k) && spec_changed(w->obj, w->cur)) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(cmeta, "generation");
