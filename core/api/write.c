@@ -568,6 +568,8 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 		obj = cJSON_Duplicate(w->cur, true);
 		copy_item(obj, incoming, "status");
 		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "binding")) {
+		obj = incoming; /* bind_pod made it from the stored pod: nodeName and status */
 	} else if (w->sub && !strcmp(w->sub, "finalize")) {
 		/* namespaces/finalize changes spec.finalizers and nothing else. */
 		obj = cJSON_Duplicate(w->cur, true);
@@ -652,7 +654,9 @@ static int stage_update(struct wreq *w)
 		cJSON_AddNumberToObject(meta, "generation", gen + 1);
 	}
 	api_validate_meta(k, w->obj, &errs);
-	bool status = w->sub && !strcmp(w->sub, "status");
+	/* A binding sets spec.nodeName, which a pod update may not change: it is checked as
+	 * the status is, which only forbids moving a bound pod. */
+	bool status = w->sub && (!strcmp(w->sub, "status") || !strcmp(w->sub, "binding"));
 	if (status && k->validate_status)
 		k->validate_status(w->obj, w->cur, &errs);
 	else if (!status && k->validate)
@@ -1193,6 +1197,6 @@ void api_bind(struct api *a, const char *ns, const char *name, const cJSON *bind
 	b->annotations = cJSON_IsObject(ann) ? cJSON_Duplicate(ann, true) : NULL;
 	b->done = done;
 	b->arg = arg;
-	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, NULL };
+	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, "binding" };
 	api_mutate(a, &t, bind_pod, b, false, o, bind_done, b);
 }

@@ -562,6 +562,29 @@ static void test_finalize_empties_spec_finalizers_and_ends_a_terminating_namespa
 	assert_int_equal(code, 404);
 }
 
+static void test_binding_puts_a_pod_on_a_node_once(void **state)
+{
+	struct result r = create("", "pods", "default", POD("bp", ""));
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	cJSON *b = cJSON_Parse("{\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
+	struct result d = { 0 };
+	api_bind(api, "default", "bp", b, NULL, on_done, &d);
+	wait_for(&d);
+	assert_int_equal(d.code, 200);
+	assert_string_equal(path_str(d.obj, "spec", "nodeName"), "n1");
+	const cJSON *c = cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(d.obj, "status"), "conditions"), 0);
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "PodScheduled");
+	assert_string_equal(cJSON_GetObjectItem(c, "status")->valuestring, "True");
+	cJSON_Delete(d.obj);
+	struct result again = { 0 };
+	api_bind(api, "default", "bp", b, NULL, on_done, &again);
+	wait_for(&again);
+	assert_int_equal(again.code, 409);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +600,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_and_spec_are_written_apart, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_pods_on_a_node_are_deleted_gracefully, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_binding_puts_a_pod_on_a_node_once, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_hold_an_object_until_removed, setup,
 		                                teardown),
