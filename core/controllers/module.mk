@@ -1,0 +1,1 @@
+obj-$(CONFIG_TUG_CONTROL_PLANE) += core/controllers/shared.o
