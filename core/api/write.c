@@ -864,6 +864,9 @@ static void mark_deleting(cJSON *obj, int64_t grace)
 static void run_delete(struct wreq *w)
 {
 	const struct reg_kind *k = w->k;
+	/* A retry after a conflict starts again from the stored object. */
+	cJSON_Delete(w->obj);
+	w->obj = NULL;
 	if (read_cur(w) < 0) {
 		fail_and_finish(w);
 		return;
