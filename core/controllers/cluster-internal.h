@@ -83,6 +83,11 @@ bool cc_busy(struct cc_ctl *b, const char *key);
 
 /* --- object helpers ------------------------------------------------------------------- */
 
+/* informer_get and informer_each that accept a NULL informer (a kind not watched yet: a
+ * handler may run while its controller is still subscribing). */
+const cJSON *cc_get(struct informer *inf, const char *ns, const char *name);
+void cc_each(struct informer *inf, int (*fn)(void *arg, const cJSON *obj), void *arg);
+
 /* "ns/name" split into ns (NULL for cluster-scoped keys) and name, in buf. */
 void cc_split_key(const char *key, char *buf, size_t n, const char **ns, const char **name);
 const char *cc_name(const cJSON *obj);

@@ -201,7 +201,7 @@ static int write_then(struct cc_ctl *b, const char *key, int code, const char *m
 	char buf[512];
 	const char *ns, *name;
 	cc_split_key(key, buf, sizeof(buf), &ns, &name);
-	const cJSON *svc = informer_get(svc_inf(x), ns, name);
+	const cJSON *svc = cc_get(svc_inf(x), ns, name);
 	if (svc && !b->stopped)
 		client_event(b->c, b->component, svc, "Warning", "FailedToUpdateEndpoint",
 		             "Failed to update endpoint %s/%s: %s", ns, name, msg ? msg : "");
@@ -226,7 +226,7 @@ static int sync_service(struct cc_ctl *b, const char *key)
 	cc_split_key(key, buf, sizeof(buf), &ns, &name);
 	if (!ns || (!strcmp(ns, "default") && !strcmp(name, "kubernetes")))
 		return 0;
-	const cJSON *svc = informer_get(svc_inf(x), ns, name);
+	const cJSON *svc = cc_get(svc_inf(x), ns, name);
 	cJSON *cur = client_get(b->c, x->epk, ns, name);
 	if (!svc) {
 		/* The Service is gone: so are its Endpoints. */
@@ -249,7 +249,7 @@ static int sync_service(struct cc_ctl *b, const char *key)
 		cJSON_Delete(cur);
 		return 0;
 	}
-	informer_each(ctrl_informers_get(b->inf, x->podk), collect_pod, &c);
+	cc_each(ctrl_informers_get(b->inf, x->podk), collect_pod, &c);
 	sel_free(c.sel);
 	bool truncated;
 	cJSON *subsets = pack(&c, &truncated);
@@ -348,7 +348,7 @@ static void on_ep(void *arg, const cJSON *ep)
 {
 	struct ctrl_endpoints *x = arg;
 	const char *ns = cc_ns(ep), *name = cc_name(ep);
-	if (ns && name && informer_get(svc_inf(x), ns, name))
+	if (ns && name && cc_get(svc_inf(x), ns, name))
 		cc_enqueue_obj(&x->b, ep);
 }
 
@@ -366,7 +366,7 @@ static int resync_one(void *arg, const cJSON *svc)
 static void resync(struct cc_ctl *b)
 {
 	struct ctrl_endpoints *x = (struct ctrl_endpoints *)b;
-	informer_each(svc_inf(x), resync_one, x);
+	cc_each(svc_inf(x), resync_one, x);
 }
 
 static void destroy(struct cc_ctl *b)

@@ -143,7 +143,7 @@ static cJSON *endpoint(struct ctrl_endpointslice *x, const cJSON *svc, const cJS
 	const char *node = obj_get_str(pod, "spec.nodeName");
 	if (node && *node) {
 		cJSON_AddStringToObject(ep, "nodeName", node);
-		const cJSON *n = informer_get(ctrl_informers_get(x->b.inf, x->nodek), NULL, node);
+		const cJSON *n = cc_get(ctrl_informers_get(x->b.inf, x->nodek), NULL, node);
 		const char *zone =
 		    obj_get_str(n, "metadata.labels.topology\\.kubernetes\\.io/zone");
 		if (zone && *zone)
@@ -267,7 +267,7 @@ static int write_then(struct cc_ctl *b, const char *key, int code, const char *m
 	char buf[512];
 	const char *ns, *name;
 	cc_split_key(key, buf, sizeof(buf), &ns, &name);
-	const cJSON *svc = informer_get(svc_inf(x), ns, name);
+	const cJSON *svc = cc_get(svc_inf(x), ns, name);
 	if (svc && !b->stopped)
 		client_event(b->c, b->component, svc, "Warning", "FailedToUpdateEndpointSlices",
 		             "Error updating Endpoint Slices for Service %s/%s: %s", ns, name,
@@ -438,7 +438,7 @@ static int sync_service(struct cc_ctl *b, const char *key)
 		existing_free(&e);
 		return -1;
 	}
-	const cJSON *svc = informer_get(svc_inf(x), ns, name);
+	const cJSON *svc = cc_get(svc_inf(x), ns, name);
 	if (!svc || !cc_service_selects(svc)) {
 		/* Gone, or no longer selecting pods: the slices we made are stale. */
 		for (size_t i = 0; i < e.n; i++)
@@ -455,7 +455,7 @@ static int sync_service(struct cc_ctl *b, const char *key)
 		c.families = deflt;
 	}
 	if (sel_from_map(obj_get(svc, "spec.selector"), &c.sel, NULL) == 0) {
-		informer_each(ctrl_informers_get(b->inf, x->podk), collect_pod, &c);
+		cc_each(ctrl_informers_get(b->inf, x->podk), collect_pod, &c);
 		sel_free(c.sel);
 		reconcile(x, key, svc, &d, &e);
 	}
@@ -525,7 +525,7 @@ static int resync_one(void *arg, const cJSON *svc)
 static void resync(struct cc_ctl *b)
 {
 	struct ctrl_endpointslice *x = (struct ctrl_endpointslice *)b;
-	informer_each(svc_inf(x), resync_one, x);
+	cc_each(svc_inf(x), resync_one, x);
 }
 
 static void destroy(struct cc_ctl *b)

@@ -1,3 +1,4 @@
 obj-$(CONFIG_TUG_CONTROL_PLANE) += core/controllers/shared.o core/controllers/endpointslice.o \
-	core/controllers/endpoints.o
-test-$(CONFIG_TUG_CONTROL_PLANE) += test/unit/controllers_endpoints_test.c
+	core/controllers/endpoints.o core/controllers/nodelifecycle.o
+test-$(CONFIG_TUG_CONTROL_PLANE) += test/unit/controllers_endpoints_test.c \
+	test/unit/controllers_nodelifecycle_test.c

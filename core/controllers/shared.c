@@ -402,6 +402,17 @@ void cc_delete(struct cc_ctl *b, const char *key, const struct reg_kind *k, cons
 
 /* --- object helpers ------------------------------------------------------------------------ */
 
+const cJSON *cc_get(struct informer *inf, const char *ns, const char *name)
+{
+	return inf && name ? informer_get(inf, ns, name) : NULL;
+}
+
+void cc_each(struct informer *inf, int (*fn)(void *arg, const cJSON *obj), void *arg)
+{
+	if (inf)
+		informer_each(inf, fn, arg);
+}
+
 void cc_split_key(const char *key, char *buf, size_t n, const char **ns, const char **name)
 {
 	snprintf(buf, n, "%s", key);
@@ -605,7 +616,7 @@ void cc_services_for_pod(struct informer *services, const cJSON *pod,
 	struct svc_walk w = { pod, cc_ns(pod), fn, arg };
 	if (!services || !w.ns)
 		return;
-	informer_each(services, svc_walk_one, &w);
+	cc_each(services, svc_walk_one, &w);
 }
 
 /* --- taints and tolerations ---------------------------------------------------------------- */
