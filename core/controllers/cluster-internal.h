@@ -8,7 +8,7 @@
 #include "core/controllers/controllers.h"
 #include "core/obj/obj.h"
 
-#define CC_MAX_SUBS 16
+#define CC_MAX_SUBS 48
 
 /*
  * A controller's common part, embedded first in each controller.
