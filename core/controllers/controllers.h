@@ -59,7 +59,7 @@ struct ctrl_cluster_opts {
 	 * still going [2 s; graceful pods extend it up to their grace period]. */
 	uint64_t namespace_recheck_ms;
 	/* The cluster CA (PEM) published as ConfigMap kube-root-ca.crt in every namespace;
-	 * NULL publishes nothing. */
+	 * NULL publishes nothing. Kept by pointer: it must outlive the controller. */
 	const char *root_ca_pem;
 };
 
