@@ -1,0 +1,177 @@
+/* controllers_resourcequota_test: quota status follows what a namespace holds; admission refuses
+ * what would exceed it, with upstream's messages; LimitRanges default and bound containers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/controllers/controllers.h"
+#include "core/obj/obj.h"
+
+static char dir[128];
+static struct store *st;
+static struct loop *lp;
+static struct api *api;
+static struct client *cl;
+static struct ctrl_informers *inf;
+static struct ctrl_resourcequota *rq;
+
+static int setup(void **state)
+{
+	struct err e = { 0 };
+	strcpy(dir, "/tmp/tug-ctrl-rq-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	struct store_opts so = { .dir = dir, .no_background = true };
+	assert_int_equal(store_open(&st, &so, &e), 0);
+	assert_int_equal(loop_new(&lp), 0);
+	struct api_opts ao = { .store = st, .loop = lp, .advertise_ip = "192.0.2.1" };
+	assert_int_equal(api_new(&api, &ao, &e), 0);
+	assert_int_equal(api_bootstrap(api, NULL, &e), 0);
+	cl = client_local(api, lp, "system:kube-controller-manager");
+	inf = ctrl_informers_new(cl);
+	assert_int_equal(ctrl_resourcequota_start(inf, NULL, &rq, &e), 0);
+	return 0;
+}
+
+static void spin(int ms)
+{
+	uint64_t end = time_mono_ms() + (uint64_t)ms;
+	while (time_mono_ms() < end)
+		loop_run_once(lp, 5);
+}
+
+static int teardown(void **state)
+{
+	ctrl_resourcequota_stop(rq);
+	spin(30);
+	ctrl_informers_free(inf);
+	client_free(cl);
+	api_free(api);
+	loop_free(lp);
+	store_close(st);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int done_code;
+static char done_msg[1024];
+static cJSON *done_obj;
+static void on_done(void *arg, int code, const char *msg, cJSON *obj)
+{
+	done_code = code;
+	snprintf(done_msg, sizeof(done_msg), "%s", msg ? msg : "");
+	cJSON_Delete(done_obj);
+	done_obj = obj ? cJSON_Duplicate(obj, true) : NULL;
+}
+
+/* Creates; returns the HTTP code (the message in done_msg, the object in done_obj). */
+static int try_make(const char *group, const char *resource, const char *ns, const char *json)
+{
+	done_code = 0;
+	cJSON *o = cJSON_Parse(json);
+	assert_non_null(o);
+	client_create(cl, client_kind(group, resource), ns, o, on_done, NULL);
+	for (int i = 0; i < 200 && !done_code; i++)
+		loop_run_once(lp, 5);
+	return done_code;
+}
+
+static void make(const char *group, const char *resource, const char *ns, const char *json)
+{
+	int code = try_make(group, resource, ns, json);
+	if (code != 201)
+		printf("# %s\n", done_msg);
+	assert_int_equal(code, 201);
+}
+
+static void pod(const char *name, const char *cpu, const char *mem)
+{
+	char json[1024];
+	snprintf(json, sizeof(json),
+	         "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+	         "\"image\":\"nginx\",\"resources\":{\"requests\":{\"cpu\":\"%s\"},\"limits\":{"
+	         "\"cpu\":\"%s\",\"memory\":\"%s\"}}}]}}",
+	         name, cpu, cpu, mem);
+	make("", "pods", "q", json);
+}
+
+/* Whether used[resource] of quota q becomes want (waiting up to 2 s). */
+static bool used_is(const char *resource, const char *want)
+{
+	char got[64] = "";
+	for (int i = 0; i < 200; i++) {
+		cJSON *q = client_get(cl, client_kind("", "resourcequotas"), "q", "q");
+		const cJSON *u =
+		    cJSON_GetObjectItemCaseSensitive(obj_get(q, "status.used"), resource);
+		snprintf(got, sizeof(got), "%s", cJSON_IsString(u) ? u->valuestring : "");
+		cJSON_Delete(q);
+		if (!strcmp(got, want))
+			return true;
+		loop_run_once(lp, 10);
+	}
+	printf("# used %s is '%s', not '%s'\n", resource, got, want);
+	return false;
+}
+
+static void quota(const char *hard)
+{
+	char json[1024];
+	snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"hard\":%s}}",
+	         hard);
+	make("", "namespaces", NULL, "{\"metadata\":{\"name\":\"q\"}}");
+	make("", "resourcequotas", "q", json);
+}
+
+static void test_quota_usage_follows_what_the_namespace_holds(void **state)
+{
+	quota("{\"pods\":\"10\",\"requests.cpu\":\"4\",\"limits.memory\":\"4Gi\","
+	      "\"configmaps\":\"5\",\"count/deployments.apps\":\"2\",\"count/pods\":\"10\","
+	      "\"services\":\"3\",\"services.nodeports\":\"4\"}");
+	assert_true(used_is("pods", "0"));
+	assert_true(used_is("requests.cpu", "0"));
+	pod("a", "500m", "256Mi");
+	pod("b", "250m", "1Gi");
+	assert_true(used_is("pods", "2"));
+	assert_true(used_is("requests.cpu", "750m"));
+	assert_true(used_is("limits.memory", "1280Mi"));
+	make("", "configmaps", "q", "{\"metadata\":{\"name\":\"c\"}}");
+	assert_true(used_is("configmaps", "1"));
+	make("", "services", "q",
+	     "{\"metadata\":{\"name\":\"np\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{"
+	     "\"name\":\"a\",\"port\":80},{\"name\":\"b\",\"port\":81}]}}");
+	assert_true(used_is("services", "1"));
+	assert_true(used_is("services.nodeports", "2"));
+	make(
+	    "apps", "deployments", "q",
+	    "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"matchLabels\":{\"a\":\"b\"}},"
+	    "\"template\":{\"metadata\":{\"labels\":{\"a\":\"b\"}},\"spec\":{\"containers\":[{"
+	    "\"name\":\"c\",\"image\":\"nginx\"}]}}}}");
+	assert_true(used_is("count/deployments.apps", "1"));
+	/* A finished pod no longer counts as a pod, but is still an object in storage. */
+	client_merge_patch(cl, client_kind("", "pods"), "q", "b", "status",
+	                   cJSON_Parse("{\"status\":{\"phase\":\"Failed\"}}"), NULL, NULL);
+	assert_true(used_is("pods", "1"));
+	assert_true(used_is("requests.cpu", "500m"));
+	assert_true(used_is("count/pods", "2"));
+	client_delete(cl, client_kind("", "pods"), "q", "a", -1, NULL, NULL, NULL, NULL);
+	assert_true(used_is("pods", "0"));
+	assert_true(used_is("count/pods", "1"));
+	cJSON *q = client_get(cl, client_kind("", "resourcequotas"), "q", "q");
+	assert_string_equal(obj_get_str(q, "status.hard.requests\\.cpu"), "4");
+	cJSON_Delete(q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_quota_usage_follows_what_the_namespace_holds,
+		                                setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	cJSON_Delete(done_obj);
+	return rc;
+}
