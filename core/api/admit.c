@@ -1,13 +1,15 @@
 /* admit: what happens to an object between validation and storage that needs the rest of the
- * cluster: namespace lifecycle, Service IP and node port allocation, default pod tolerations.
+ * cluster: namespace lifecycle, Service IP and node port allocation, resource quota.
  * Allocations are keys in the store written in the same transaction as the object, so two
  * Services can never get the same address, even when created at the same moment. */
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "core/api/api-internal.h"
+#include "core/obj/obj.h"
 
 #define IP_PREFIX "/registry/ipalloc/services/"
 #define PORT_PREFIX "/registry/ipalloc/nodeports/"
@@ -248,6 +250,242 @@ static int admit_service(struct api *a, cJSON *obj, const cJSON *old, struct ext
 	return 0;
 }
 
+/* --- resource quota ---------------------------------------------------------------- */
+
+/* The 403 admission failures are, as upstream's admission.NewForbidden words them. */
+static int forbidden(struct api_status *st, const struct reg_kind *k, const cJSON *obj,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int forbidden(struct api_status *st, const struct reg_kind *k, const cJSON *obj,
+                     const char *fmt, ...)
+{
+	char why[768], res[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (k->group[0])
+		snprintf(res, sizeof(res), "%s.%s", k->resource, k->group);
+	else
+		snprintf(res, sizeof(res), "%s", k->resource);
+	const char *name = api_str(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
+	return api_fail(st, 403, "Forbidden", "%s \"%s\" is forbidden: %s", res, name ? name : "",
+	                why);
+}
+
+static int cmp_item_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* "a=1,b=2" for the members of list named in names (all when NULL), sorted as upstream's
+ * prettyPrint sorts them. */
+static void pretty(const cJSON *list, const cJSON *names, struct buf *out)
+{
+	size_t n = 0, i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list) n++;
+	const cJSON **v = xcalloc(n + 1, sizeof(*v));
+	cJSON_ArrayForEach(it, list)
+	{
+		if (!names || cJSON_GetObjectItemCaseSensitive(names, it->string))
+			v[i++] = it;
+	}
+	if (i)
+		qsort(v, i, sizeof(*v), cmp_item_name);
+	for (size_t j = 0; j < i; j++)
+		buf_printf(out, "%s%s=%s", j ? "," : "", v[j]->string,
+		           cJSON_IsString(v[j]) ? v[j]->valuestring : "");
+	free(v);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Upstream's backward-compatible rule: when a quota limits cpu or memory, every container
+ * must say what it requests (or limits) of them. */
+static int pod_constraints(const cJSON *pod, const cJSON *restricted, struct buf *missing)
+{
+	/* Sorted, as upstream lists the missing ones. */
+	static const char *const checked[] = { "cpu",    "limits.cpu",   "limits.memory",
+		                               "memory", "requests.cpu", "requests.memory" };
+	static const char *const lists[] = { "spec.containers", "spec.initContainers" };
+	for (size_t r = 0; r < ARRAY_SIZE(checked); r++) {
+		if (!cJSON_GetObjectItemCaseSensitive(restricted, checked[r]))
+			continue;
+		const char *res =
+		    strchr(checked[r], '.') ? strchr(checked[r], '.') + 1 : checked[r];
+		const char *where =
+		    !strncmp(checked[r], "limits.", 7) ? "resources.limits" : "resources.requests";
+		const char *names[64];
+		size_t n = 0;
+		for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+			const cJSON *c;
+			cJSON_ArrayForEach(c, obj_get(pod, lists[l]))
+			{
+				const char *cn = obj_get_str(c, "name");
+				if (!cJSON_GetObjectItemCaseSensitive(obj_get(c, where), res) &&
+				    n < ARRAY_SIZE(names))
+					names[n++] = cn ? cn : "";
+			}
+		}
+		if (!n)
+			continue;
+		qsort(names, n, sizeof(*names), cmp_cstr);
+		buf_printf(missing, "%s%s for: ", missing->len ? "; " : "", checked[r]);
+		for (size_t i = 0; i < n; i++)
+			if (!i || strcmp(names[i], names[i - 1]))
+				buf_printf(missing, "%s%s", i ? "," : "", names[i]);
+	}
+	return missing->len ? -1 : 0;
+}
+
+struct quota_walk {
+	struct api *a;
+	const struct reg_kind *k, *rqk;
+	const cJSON *obj;
+	cJSON *delta;
+	struct extras *x;
+	struct api_status *st;
+	int rc;
+};
+
+/* One quota: refuses the object if it would go over, else charges it in the same
+ * transaction, guarded by the quota's revision (a concurrent charge makes the create retry
+ * and be admitted against the new total). */
+static int quota_one(void *arg, cJSON *q)
+{
+	struct quota_walk *w = arg;
+	const char *qname = obj_get_str(q, "metadata.name");
+	const cJSON *hard = obj_get(q, "status.hard"), *used = obj_get(q, "status.used"), *h;
+	if (!qname || !api_quota_selects(q, w->k, w->obj))
+		return 0;
+	cJSON *restricted = cJSON_CreateObject();
+	cJSON_ArrayForEach(h, hard)
+	{
+		if (api_quota_tracks(w->k, h->string))
+			cJSON_AddTrueToObject(restricted, h->string);
+	}
+	if (!restricted->child) {
+		cJSON_Delete(restricted);
+		return 0;
+	}
+	struct buf b = { 0 };
+	if (!w->k->group[0] && !strcmp(w->k->resource, "pods") &&
+	    pod_constraints(w->obj, restricted, &b) < 0) {
+		w->rc = forbidden(w->st, w->k, w->obj, "failed quota: %s: must specify %s", qname,
+		                  b.data);
+		goto out;
+	}
+	cJSON_ArrayForEach(h, restricted)
+	{
+		if (!cJSON_GetObjectItemCaseSensitive(used, h->string)) {
+			buf_reset(&b);
+			const cJSON *r;
+			cJSON **v = xcalloc((size_t)cJSON_GetArraySize(restricted) + 1, sizeof(*v));
+			size_t n = 0;
+			cJSON_ArrayForEach(r, restricted) v[n++] = (cJSON *)r;
+			qsort(v, n, sizeof(*v), cmp_item_name);
+			for (size_t i = 0; i < n; i++)
+				buf_printf(&b, "%s%s", i ? "," : "", v[i]->string);
+			free(v);
+			w->rc =
+			    forbidden(w->st, w->k, w->obj,
+			              "status unknown for quota: %s, resources: %s", qname, b.data);
+			goto out;
+		}
+	}
+	/* What this object asks of the quota's resources, and the totals it would make. */
+	cJSON *requested = cJSON_CreateObject(), *total = cJSON_CreateObject();
+	bool over = false;
+	cJSON *exceeded = cJSON_CreateObject();
+	const cJSON *d;
+	cJSON_ArrayForEach(d, w->delta)
+	{
+		const cJSON *lim = cJSON_GetObjectItemCaseSensitive(hard, d->string);
+		if (!lim)
+			continue;
+		struct qty dq, uq = { 0 }, hq, sum;
+		if (qty_from_json(d, &dq, NULL) < 0 || qty_from_json(lim, &hq, NULL) < 0)
+			continue;
+		qty_from_json(cJSON_GetObjectItemCaseSensitive(used, d->string), &uq, NULL);
+		sum = uq;
+		if (qty_add(&sum, &dq) < 0)
+			sum = hq, over = true;
+		char text[QTY_STR_MAX];
+		cJSON_AddStringToObject(requested, d->string, qty_format(&dq, text));
+		cJSON_AddStringToObject(total, d->string, qty_format(&sum, text));
+		if (qty_cmp(&sum, &hq) > 0) {
+			over = true;
+			cJSON_AddTrueToObject(exceeded, d->string);
+		}
+	}
+	if (over) {
+		struct buf r = { 0 }, u = { 0 }, l = { 0 };
+		pretty(requested, exceeded, &r);
+		pretty(used, exceeded, &u);
+		pretty(hard, exceeded, &l);
+		w->rc = forbidden(w->st, w->k, w->obj,
+		                  "exceeded quota: %s, requested: %s, used: %s, limited: %s", qname,
+		                  r.data ? r.data : "", u.data ? u.data : "", l.data ? l.data : "");
+		buf_free(&r);
+		buf_free(&u);
+		buf_free(&l);
+	} else if (requested->child) {
+		cJSON *copy = cJSON_Duplicate(q, true);
+		cJSON *cu = obj_get_mut(copy, "status.used");
+		const cJSON *t;
+		cJSON_ArrayForEach(t, total)
+		{
+			cJSON_DeleteItemFromObjectCaseSensitive(cu, t->string);
+			cJSON_AddStringToObject(cu, t->string, t->valuestring);
+		}
+		uint64_t rev = 0;
+		const char *rv = obj_get_str(q, "metadata.resourceVersion");
+		char key[STORE_MAX_KEY + 64];
+		api_key(w->rqk, obj_get_str(q, "metadata.namespace"), qname, key, sizeof(key));
+		size_t len;
+		char *val = api_to_storage(copy, &len);
+		cJSON_Delete(copy);
+		if (rv && parse_u64(rv, &rev) && rev)
+			add_op(w->x, STORE_PUT, xstrdup(key), val, (int64_t)rev);
+		else
+			free(val);
+	}
+	cJSON_Delete(requested);
+	cJSON_Delete(total);
+	cJSON_Delete(exceeded);
+out:
+	buf_free(&b);
+	cJSON_Delete(restricted);
+	return w->rc < 0 ? 1 : 0;
+}
+
+static int admit_quota(struct api *a, const struct reg_kind *k, const char *ns, const cJSON *obj,
+                       struct extras *x, struct api_status *st)
+{
+	const struct reg_kind *rqk = reg_lookup("", "v1", "resourcequotas");
+	if (!rqk)
+		return 0;
+	struct quota_walk w = { a, k, rqk, obj, cJSON_CreateObject(), x, st, 0 };
+	api_quota_usage(k, obj, w.delta);
+	struct api_target t = { rqk, ns, NULL, NULL };
+	struct api_list_opts lo = { 0 };
+	struct api_status ls = { 0 };
+	if (api_list_each(a, &t, &lo, quota_one, &w, NULL, &ls) < 0 && !w.rc) {
+		api_status_clear(&ls);
+		w.rc = forbidden(st, k, obj,
+		                 "unable to create %s at this time because there was an "
+		                 "error enforcing quota",
+		                 k->resource);
+	}
+	api_status_clear(&ls);
+	cJSON_Delete(w.delta);
+	return w.rc;
+}
+
 int api_admit(struct api *a, const struct reg_kind *k, cJSON *obj, const cJSON *old,
               struct store_op *extra, size_t *nextra, char **owned, struct api_status *st)
 {
@@ -278,8 +516,12 @@ int api_admit(struct api *a, const struct reg_kind *k, cJSON *obj, const cJSON *
 			    "being terminated",
 			    ns);
 	}
-	if (core && !strcmp(k->resource, "services"))
-		return admit_service(a, obj, old, &x, st);
+	if (core && !strcmp(k->resource, "services") && admit_service(a, obj, old, &x, st) < 0)
+		return -1;
+	/* Quota last, as upstream's validating plugin: it charges the object as admitted. Creates
+	 * only: updates that change a charge are counted by the quota controller. */
+	if (!old && k->namespaced && ns && admit_quota(a, k, ns, obj, &x, st) < 0)
+		return -1;
 	return 0;
 }
 

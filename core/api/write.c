@@ -329,8 +329,10 @@ static void on_committed(void *arg)
 			api_fail(&w->st, 409, "AlreadyExists", "%s \"%s\" already exists", q,
 			         w->name);
 			set_detail(w);
-		} else if (w->rc == -EEXIST && w->attempts < 8) {
-			run_create(w); /* an allocation raced another: choose again */
+		} else if ((w->rc == -EEXIST || w->rc == STORE_E_STALE) && w->attempts < 8) {
+			/* An allocation raced another (choose again), or a quota was charged by
+			 * another create meanwhile (admit again against the new total). */
+			run_create(w);
 			return;
 		} else {
 			store_failed(w);

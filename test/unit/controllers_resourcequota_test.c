@@ -165,11 +165,89 @@ static void test_quota_usage_follows_what_the_namespace_holds(void **state)
 	cJSON_Delete(q);
 }
 
+static void test_creates_over_the_quota_are_refused_with_upstreams_message(void **state)
+{
+	quota("{\"pods\":\"2\",\"requests.cpu\":\"1\",\"limits.memory\":\"1Gi\","
+	      "\"configmaps\":\"1\"}");
+	assert_true(used_is("pods", "0"));
+	pod("a", "500m", "256Mi");
+	pod("b", "200m", "256Mi");
+	/* Charged at admission, before the controller recounts. */
+	cJSON *q = client_get(cl, client_kind("", "resourcequotas"), "q", "q");
+	assert_string_equal(obj_get_str(q, "status.used.pods"), "2");
+	cJSON_Delete(q);
+	assert_int_equal(try_make("", "pods", "q",
+	                          "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"containers\":[{"
+	                          "\"name\":\"c\",\"image\":\"nginx\",\"resources\":{\"limits\":{"
+	                          "\"cpu\":\"100m\",\"memory\":\"1Mi\"}}}]}}"),
+	                 403);
+	assert_string_equal(done_msg, "pods \"c\" is forbidden: exceeded quota: q, requested: "
+	                              "pods=1, used: pods=2, limited: pods=2");
+	client_delete(cl, client_kind("", "pods"), "q", "b", -1, NULL, NULL, NULL, NULL);
+	assert_true(used_is("pods", "1"));
+	assert_int_equal(try_make("", "pods", "q",
+	                          "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"containers\":[{"
+	                          "\"name\":\"c\",\"image\":\"nginx\",\"resources\":{\"limits\":{"
+	                          "\"cpu\":\"600m\",\"memory\":\"1Mi\"}}}]}}"),
+	                 403);
+	assert_string_equal(done_msg, "pods \"c\" is forbidden: exceeded quota: q, requested: "
+	                              "requests.cpu=600m, used: requests.cpu=500m, limited: "
+	                              "requests.cpu=1");
+	/* A quota on cpu and memory wants every container to say what it uses. */
+	assert_int_equal(try_make("", "pods", "q",
+	                          "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"containers\":[{"
+	                          "\"name\":\"web\",\"image\":\"nginx\"},{\"name\":\"side\","
+	                          "\"image\":\"nginx\",\"resources\":{\"requests\":{\"cpu\":"
+	                          "\"10m\"}}}]}}"),
+	                 403);
+	assert_string_equal(done_msg, "pods \"d\" is forbidden: failed quota: q: must specify "
+	                              "limits.memory for: side,web; requests.cpu for: web");
+	make("", "configmaps", "q", "{\"metadata\":{\"name\":\"c1\"}}");
+	assert_int_equal(try_make("", "configmaps", "q", "{\"metadata\":{\"name\":\"c2\"}}"), 403);
+	assert_string_equal(done_msg, "configmaps \"c2\" is forbidden: exceeded quota: q, "
+	                              "requested: configmaps=1, used: configmaps=1, limited: "
+	                              "configmaps=1");
+	/* Other namespaces are not this quota's business. */
+	make("", "configmaps", "default", "{\"metadata\":{\"name\":\"c2\"}}");
+}
+
+static int created;
+static void count_created(void *arg, int code, const char *msg, cJSON *obj)
+{
+	if (code == 201)
+		created++;
+	(*(int *)arg)--;
+}
+
+static void test_concurrent_creates_cannot_both_take_the_last_slot(void **state)
+{
+	quota("{\"count/secrets\":\"3\",\"secrets\":\"3\"}");
+	assert_true(used_is("secrets", "0"));
+	int pending = 6;
+	created = 0;
+	for (int i = 0; i < 6; i++) {
+		char json[128];
+		snprintf(json, sizeof(json), "{\"metadata\":{\"name\":\"s%d\"}}", i);
+		client_create(cl, client_kind("", "secrets"), "q", cJSON_Parse(json), count_created,
+		              &pending);
+	}
+	for (int i = 0; i < 300 && pending; i++)
+		loop_run_once(lp, 5);
+	assert_int_equal(pending, 0);
+	assert_int_equal(created, 3);
+	assert_true(used_is("secrets", "3"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quota_usage_follows_what_the_namespace_holds,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_creates_over_the_quota_are_refused_with_upstreams_message, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_concurrent_creates_cannot_both_take_the_last_slot, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cJSON_Delete(done_obj);
