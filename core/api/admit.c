@@ -1,5 +1,5 @@
 /* admit: what happens to an object between validation and storage that needs the rest of the
- * cluster: namespace lifecycle, Service IP and node port allocation, resource quota.
+ * cluster: namespace lifecycle, Service IP and node port allocation, limit ranges, quota.
  * Allocations are keys in the store written in the same transaction as the object, so two
  * Services can never get the same address, even when created at the same moment. */
 #include <arpa/inet.h>
@@ -250,7 +250,7 @@ static int admit_service(struct api *a, cJSON *obj, const cJSON *old, struct ext
 	return 0;
 }
 
-/* --- resource quota ---------------------------------------------------------------- */
+/* --- limit ranges ------------------------------------------------------------------ */
 
 /* The 403 admission failures are, as upstream's admission.NewForbidden words them. */
 static int forbidden(struct api_status *st, const struct reg_kind *k, const cJSON *obj,
@@ -277,6 +277,339 @@ static int cmp_item_name(const void *a, const void *b)
 {
 	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
 }
+
+struct lr_walk {
+	cJSON *obj;
+	bool pod;
+	struct buf errs; /* "msg, msg" */
+	int nerrs;
+	struct api_status *st;
+	int rc;
+};
+
+static void lr_err(struct lr_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void lr_err(struct lr_walk *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (w->nerrs++)
+		buf_adds(&w->errs, ", ");
+	buf_vprintf(&w->errs, fmt, ap);
+	va_end(ap);
+}
+
+static bool qty_at(const cJSON *list, const char *name, struct qty *q)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(list, name);
+	return v && qty_from_json(v, q, NULL) == 0;
+}
+
+/* Gives a container the defaults it lacks; notes what was set for the annotation. */
+static void lr_defaults(cJSON *c, const cJSON *item, const char *what, struct buf *note)
+{
+	static const char *const from[] = { "defaultRequest", "default" };
+	static const char *const to[] = { "requests", "limits" };
+	static const char *const word[] = { "request", "limit" };
+	for (int i = 0; i < 2; i++) {
+		const cJSON *defs = obj_get(item, from[i]), *d;
+		if (!cJSON_IsObject(defs) || !defs->child)
+			continue;
+		cJSON *res = obj_get_mut(c, "resources");
+		if (!cJSON_IsObject(res)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(c, "resources");
+			res = cJSON_AddObjectToObject(c, "resources");
+		}
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(res, to[i]);
+		if (!cJSON_IsObject(list)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(res, to[i]);
+			list = cJSON_AddObjectToObject(res, to[i]);
+		}
+		struct buf set = { 0 };
+		/* Names in sorted order, as upstream's annotation lists them. */
+		const cJSON *sorted[32];
+		size_t n = 0;
+		cJSON_ArrayForEach(d, defs)
+		{
+			if (!cJSON_GetObjectItemCaseSensitive(list, d->string) &&
+			    n < ARRAY_SIZE(sorted))
+				sorted[n++] = d;
+		}
+		if (n)
+			qsort(sorted, n, sizeof(*sorted), cmp_item_name);
+		for (size_t j = 0; j < n; j++) {
+			cJSON_AddItemToObject(list, sorted[j]->string,
+			                      cJSON_Duplicate(sorted[j], true));
+			buf_printf(&set, "%s%s", set.len ? ", " : "", sorted[j]->string);
+		}
+		if (set.len)
+			buf_printf(note, "%s%s %s for %s %s", note->len ? "; " : "", set.data,
+			           word[i], what,
+			           obj_get_str(c, "name") ? obj_get_str(c, "name") : "");
+		buf_free(&set);
+	}
+}
+
+/* min, max and maxLimitRequestRatio of one item against requests and limits, as upstream's
+ * minConstraint, maxConstraint and limitRequestRatioConstraint word them. */
+static void lr_check(struct lr_walk *w, const cJSON *item, const char *type, const cJSON *req,
+                     const cJSON *lim, bool pvc)
+{
+	const cJSON *e;
+	char a[QTY_STR_MAX], b[QTY_STR_MAX];
+	cJSON_ArrayForEach(e, obj_get(item, "min"))
+	{
+		struct qty want, r, l;
+		if (qty_from_json(e, &want, NULL) < 0)
+			continue;
+		qty_format(&want, a);
+		if (!qty_at(req, e->string, &r))
+			lr_err(w, "minimum %s usage per %s is %s.  No request is specified",
+			       e->string, type, a);
+		else if (qty_cmp(&r, &want) < 0)
+			lr_err(w, "minimum %s usage per %s is %s, but request is %s", e->string,
+			       type, a, qty_format(&r, b));
+		else if (qty_at(lim, e->string, &l) && qty_cmp(&l, &want) < 0)
+			lr_err(w, "minimum %s usage per %s is %s, but limit is %s", e->string, type,
+			       a, qty_format(&l, b));
+	}
+	cJSON_ArrayForEach(e, obj_get(item, "max"))
+	{
+		struct qty want, r, l;
+		if (qty_from_json(e, &want, NULL) < 0)
+			continue;
+		qty_format(&want, a);
+		if (pvc) {
+			/* Claims state requests only. */
+			if (!qty_at(req, e->string, &r))
+				lr_err(w, "maximum %s usage per %s is %s.  No request is specified",
+				       e->string, type, a);
+			else if (qty_cmp(&r, &want) > 0)
+				lr_err(w, "maximum %s usage per %s is %s, but request is %s",
+				       e->string, type, a, qty_format(&r, b));
+			continue;
+		}
+		if (!qty_at(lim, e->string, &l))
+			lr_err(w, "maximum %s usage per %s is %s.  No limit is specified",
+			       e->string, type, a);
+		else if (qty_cmp(&l, &want) > 0)
+			lr_err(w, "maximum %s usage per %s is %s, but limit is %s", e->string, type,
+			       a, qty_format(&l, b));
+		else if (qty_at(req, e->string, &r) && qty_cmp(&r, &want) > 0)
+			lr_err(w, "maximum %s usage per %s is %s, but request is %s", e->string,
+			       type, a, qty_format(&r, b));
+	}
+	const cJSON *ratios = pvc ? NULL : obj_get(item, "maxLimitRequestRatio");
+	cJSON_ArrayForEach(e, ratios)
+	{
+		struct qty want, r, l;
+		int64_t rm = 0, lm = 0, wm = 0;
+		if (qty_from_json(e, &want, NULL) < 0)
+			continue;
+		qty_format(&want, a);
+		qty_milli(&want, &wm);
+		if (!qty_at(req, e->string, &r) || qty_milli(&r, &rm) < 0 || !rm)
+			lr_err(w,
+			       "%s max limit to request ratio per %s is %s, but no request is "
+			       "specified "
+			       "or request is 0",
+			       e->string, type, a);
+		else if (!qty_at(lim, e->string, &l) || qty_milli(&l, &lm) < 0 || !lm)
+			lr_err(w,
+			       "%s max limit to request ratio per %s is %s, but no limit is "
+			       "specified or "
+			       "limit is 0",
+			       e->string, type, a);
+		else if ((double)lm / (double)rm * 1000.0 > (double)wm)
+			lr_err(
+			    w,
+			    "%s max limit to request ratio per %s is %s, but provided ratio is %f",
+			    e->string, type, a, (double)lm / (double)rm);
+	}
+}
+
+/* A ResourceList of the pod's containers added up (init containers at their peak), for
+ * the limits of type Pod. */
+static cJSON *pod_total(const cJSON *pod, const char *which)
+{
+	cJSON *total = cJSON_CreateObject();
+	char path[64];
+	snprintf(path, sizeof(path), "resources.%s", which);
+	const cJSON *c, *r;
+	cJSON_ArrayForEach(c, obj_get(pod, "spec.containers"))
+	{
+		cJSON_ArrayForEach(r, obj_get(c, path))
+		{
+			struct qty q, sum = { 0 };
+			if (qty_from_json(r, &q, NULL) < 0)
+				continue;
+			qty_at(total, r->string, &sum);
+			if (qty_add(&sum, &q) < 0)
+				continue;
+			char t[QTY_STR_MAX];
+			cJSON_DeleteItemFromObjectCaseSensitive(total, r->string);
+			cJSON_AddStringToObject(total, r->string, qty_format(&sum, t));
+		}
+	}
+	cJSON_ArrayForEach(c, obj_get(pod, "spec.initContainers"))
+	{
+		cJSON_ArrayForEach(r, obj_get(c, path))
+		{
+			struct qty q, have = { 0 };
+			if (qty_from_json(r, &q, NULL) < 0)
+				continue;
+			if (qty_at(total, r->string, &have) && qty_cmp(&have, &q) >= 0)
+				continue;
+			char t[QTY_STR_MAX];
+			cJSON_DeleteItemFromObjectCaseSensitive(total, r->string);
+			cJSON_AddStringToObject(total, r->string, qty_format(&q, t));
+		}
+	}
+	return total;
+}
+
+static int lr_one(void *arg, cJSON *lr)
+{
+	struct lr_walk *w = arg;
+	const cJSON *item;
+	static const char *const lists[] = { "spec.containers", "spec.initContainers" };
+	static const char *const what[] = { "container", "init container" };
+	if (w->pod) {
+		/* Defaults first (mutating), then the bounds (validating), as upstream's plugin. */
+		struct buf note = { 0 };
+		cJSON_ArrayForEach(item, obj_get(lr, "spec.limits"))
+		{
+			const char *type = obj_get_str(item, "type");
+			if (!type || strcmp(type, "Container"))
+				continue;
+			for (int l = 0; l < 2; l++) {
+				cJSON *c;
+				cJSON_ArrayForEach(c, obj_get_mut(w->obj, lists[l]))
+				{
+					lr_defaults(c, item, what[l], &note);
+				}
+			}
+		}
+		if (note.len) {
+			cJSON *meta = api_meta(w->obj);
+			cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+			if (!cJSON_IsObject(ann)) {
+				cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+				ann = cJSON_AddObjectToObject(meta, "annotations");
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(ann, "kubernetes.io/limit-ranger");
+			char *v = xasprintf("LimitRanger plugin set: %s", note.data);
+			cJSON_AddStringToObject(ann, "kubernetes.io/limit-ranger", v);
+			free(v);
+		}
+		buf_free(&note);
+	}
+	cJSON_ArrayForEach(item, obj_get(lr, "spec.limits"))
+	{
+		const char *type = obj_get_str(item, "type");
+		if (!type)
+			continue;
+		if (w->pod && !strcmp(type, "Container")) {
+			for (int l = 0; l < 2; l++) {
+				const cJSON *c;
+				cJSON_ArrayForEach(c, obj_get(w->obj, lists[l]))
+				{
+					lr_check(w, item, type, obj_get(c, "resources.requests"),
+					         obj_get(c, "resources.limits"), false);
+				}
+			}
+		} else if (w->pod && !strcmp(type, "Pod")) {
+			cJSON *req = pod_total(w->obj, "requests"),
+			      *lim = pod_total(w->obj, "limits");
+			lr_check(w, item, type, req, lim, false);
+			cJSON_Delete(req);
+			cJSON_Delete(lim);
+		} else if (!w->pod && !strcmp(type, "PersistentVolumeClaim")) {
+			lr_check(w, item, type, obj_get(w->obj, "spec.resources.requests"), NULL,
+			         true);
+		}
+	}
+	return 0;
+}
+
+/* Defaults from a request that went over its limit make a pod the validation would have
+ * refused, had the limit been there: refused the same way. */
+static int check_requests_within_limits(const cJSON *pod, struct api_status *st)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	for (int l = 0; l < 2; l++) {
+		char path[32];
+		snprintf(path, sizeof(path), "spec.%s", lists[l]);
+		const cJSON *c;
+		int i = 0;
+		cJSON_ArrayForEach(c, obj_get(pod, path))
+		{
+			const cJSON *r, *lim = obj_get(c, "resources.limits");
+			cJSON_ArrayForEach(r, obj_get(c, "resources.requests"))
+			{
+				struct qty rq, lq;
+				char a[QTY_STR_MAX], b[QTY_STR_MAX];
+				if (qty_from_json(r, &rq, NULL) < 0 ||
+				    !qty_at(lim, r->string, &lq) || qty_cmp(&rq, &lq) <= 0)
+					continue;
+				return api_fail(
+				    st, 422, "Invalid",
+				    "Pod \"%s\" is invalid: spec.%s[%d].resources.requests[%s]: "
+				    "Invalid value: \"%s\": must be less than or equal to %s "
+				    "limit of %s",
+				    obj_get_str(pod, "metadata.name")
+				        ? obj_get_str(pod, "metadata.name")
+				        : "",
+				    lists[l], i, r->string, qty_format(&rq, a), r->string,
+				    qty_format(&lq, b));
+			}
+			i++;
+		}
+	}
+	return 0;
+}
+
+static int admit_limitrange(struct api *a, const struct reg_kind *k, const char *ns, cJSON *obj,
+                            struct api_status *st)
+{
+	bool pod = !strcmp(k->resource, "pods");
+	const struct reg_kind *lrk = reg_lookup("", "v1", "limitranges");
+	if (!lrk)
+		return 0;
+	struct lr_walk w = { .obj = obj, .pod = pod, .st = st };
+	struct api_target t = { lrk, ns, NULL, NULL };
+	struct api_list_opts lo = { 0 };
+	struct api_status ls = { 0 };
+	int rc = api_list_each(a, &t, &lo, lr_one, &w, NULL, &ls);
+	api_status_clear(&ls);
+	if (rc < 0) {
+		buf_free(&w.errs);
+		return forbidden(st, k, obj,
+		                 "unable to create %s at this time because there was an error "
+		                 "enforcing limit ranges",
+		                 k->resource);
+	}
+	if (w.nerrs) {
+		rc = forbidden(st, k, obj, "%s%s%s", w.nerrs > 1 ? "[" : "", w.errs.data,
+		               w.nerrs > 1 ? "]" : "");
+		buf_free(&w.errs);
+		return rc;
+	}
+	buf_free(&w.errs);
+	if (!pod)
+		return 0;
+	if (check_requests_within_limits(obj, st) < 0)
+		return -1;
+	/* Defaults change the QoS class the pod was created with. */
+	cJSON *status = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	if (cJSON_IsObject(status)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(status, "qosClass");
+		cJSON_AddStringToObject(status, "qosClass", obj_qos_name(obj_pod_qos(obj)));
+	}
+	return 0;
+}
+
+/* --- resource quota ---------------------------------------------------------------- */
 
 /* "a=1,b=2" for the members of list named in names (all when NULL), sorted as upstream's
  * prettyPrint sorts them. */
@@ -517,6 +850,11 @@ int api_admit(struct api *a, const struct reg_kind *k, cJSON *obj, const cJSON *
 			    ns);
 	}
 	if (core && !strcmp(k->resource, "services") && admit_service(a, obj, old, &x, st) < 0)
+		return -1;
+	/* LimitRanger before quota: its defaults are part of what the quota charges. */
+	if (!old && core && ns &&
+	    (!strcmp(k->resource, "pods") || !strcmp(k->resource, "persistentvolumeclaims")) &&
+	    admit_limitrange(a, k, ns, obj, st) < 0)
 		return -1;
 	/* Quota last, as upstream's validating plugin: it charges the object as admitted. Creates
 	 * only: updates that change a charge are counted by the quota controller. */

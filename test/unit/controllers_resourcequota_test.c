@@ -238,6 +238,99 @@ static void test_concurrent_creates_cannot_both_take_the_last_slot(void **state)
 	assert_true(used_is("secrets", "3"));
 }
 
+static void limitrange(void)
+{
+	make("", "namespaces", NULL, "{\"metadata\":{\"name\":\"lr\"}}");
+	make("", "limitranges", "lr",
+	     "{\"metadata\":{\"name\":\"lr\"},\"spec\":{\"limits\":[{\"type\":\"Container\","
+	     "\"default\":{\"cpu\":\"500m\",\"memory\":\"256Mi\"},\"defaultRequest\":{\"cpu\":"
+	     "\"100m\"},\"max\":{\"cpu\":\"1\"},\"min\":{\"cpu\":\"50m\"},"
+	     "\"maxLimitRequestRatio\":{\"memory\":\"2\"}},{\"type\":\"PersistentVolumeClaim\","
+	     "\"max\":{\"storage\":\"1Gi\"}}]}}");
+}
+
+static int try_pod(const char *ns, const char *name, const char *resources)
+{
+	char json[1024];
+	snprintf(json, sizeof(json),
+	         "{\"metadata\":{\"name\":\"%s\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+	         "\"image\":\"nginx\"%s%s}]}}",
+	         name, resources ? ",\"resources\":" : "", resources ? resources : "");
+	return try_make("", "pods", ns, json);
+}
+
+static void test_limit_ranges_default_and_bound_containers(void **state)
+{
+	limitrange();
+	assert_int_equal(try_pod("lr", "plain", NULL), 201);
+	const cJSON *p = done_obj;
+	assert_string_equal(obj_get_str(p, "spec.containers[0].resources.requests.cpu"), "100m");
+	assert_string_equal(obj_get_str(p, "spec.containers[0].resources.requests.memory"),
+	                    "256Mi");
+	assert_string_equal(obj_get_str(p, "spec.containers[0].resources.limits.cpu"), "500m");
+	assert_string_equal(obj_get_str(p, "spec.containers[0].resources.limits.memory"), "256Mi");
+	assert_string_equal(obj_get_str(p, "status.qosClass"), "Burstable");
+	assert_string_equal(obj_get_str(p, "metadata.annotations.kubernetes\\.io/limit-ranger"),
+	                    "LimitRanger plugin set: cpu, memory request for container c; cpu, "
+	                    "memory limit for container c");
+	/* What a container states is kept. */
+	assert_int_equal(try_pod("lr", "own", "{\"limits\":{\"cpu\":\"800m\"}}"), 201);
+	assert_string_equal(obj_get_str(done_obj, "spec.containers[0].resources.requests.cpu"),
+	                    "800m");
+	assert_int_equal(try_pod("lr", "big", "{\"limits\":{\"cpu\":\"2\"}}"), 403);
+	assert_string_equal(done_msg, "pods \"big\" is forbidden: maximum cpu usage per Container "
+	                              "is 1, but limit is 2");
+	assert_int_equal(try_pod("lr", "tiny", "{\"requests\":{\"cpu\":\"10m\"}}"), 403);
+	assert_string_equal(done_msg, "pods \"tiny\" is forbidden: minimum cpu usage per Container "
+	                              "is 50m, but request is 10m");
+	assert_int_equal(try_pod("lr", "ratio",
+	                         "{\"requests\":{\"memory\":\"128Mi\",\"cpu\":\"2\"},\"limits\":{"
+	                         "\"memory\":\"1Gi\"}}"),
+	                 403);
+	assert_string_equal(
+	    done_msg, "pods \"ratio\" is forbidden: [maximum cpu usage per Container is 1, but "
+	              "request is 2, memory max limit to request ratio per Container is 2, but "
+	              "provided ratio is 8.000000]");
+	/* A default limit below what the container requests makes an invalid pod. */
+	assert_int_equal(try_pod("lr", "over", "{\"requests\":{\"memory\":\"300Mi\"}}"), 422);
+	assert_string_equal(done_msg,
+	                    "Pod \"over\" is invalid: "
+	                    "spec.containers[0].resources.requests[memory]: Invalid value: "
+	                    "\"300Mi\": must be less than or equal to memory limit of 256Mi");
+	assert_int_equal(try_make("", "persistentvolumeclaims", "lr",
+	                          "{\"metadata\":{\"name\":\"disk\"},\"spec\":{\"accessModes\":["
+	                          "\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":"
+	                          "\"5Gi\"}}}}"),
+	                 403);
+	assert_string_equal(done_msg, "persistentvolumeclaims \"disk\" is forbidden: maximum "
+	                              "storage usage per PersistentVolumeClaim is 1Gi, but request "
+	                              "is 5Gi");
+	/* Other namespaces have no limits. */
+	assert_int_equal(try_pod("default", "free", "{\"limits\":{\"cpu\":\"2\"}}"), 201);
+}
+
+static void test_limit_range_defaults_satisfy_a_quota(void **state)
+{
+	limitrange();
+	make("", "resourcequotas", "lr",
+	     "{\"metadata\":{\"name\":\"q\"},\"spec\":{\"hard\":{\"limits.cpu\":\"1\","
+	     "\"requests.memory\":\"1Gi\"}}}");
+	/* Wait for the controller's first count. */
+	for (int i = 0; i < 200; i++) {
+		cJSON *q = client_get(cl, client_kind("", "resourcequotas"), "lr", "q");
+		bool counted = obj_get(q, "status.used.limits\\.cpu") != NULL;
+		cJSON_Delete(q);
+		if (counted)
+			break;
+		loop_run_once(lp, 10);
+	}
+	assert_int_equal(try_pod("lr", "a", NULL), 201);
+	assert_int_equal(try_pod("lr", "b", NULL), 201);
+	assert_int_equal(try_pod("lr", "c", NULL), 403);
+	assert_string_equal(done_msg, "pods \"c\" is forbidden: exceeded quota: q, requested: "
+	                              "limits.cpu=500m, used: limits.cpu=1, limited: limits.cpu=1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +341,10 @@ int main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_concurrent_creates_cannot_both_take_the_last_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_ranges_default_and_bound_containers,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_range_defaults_satisfy_a_quota, setup,
+		                                teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cJSON_Delete(done_obj);
