@@ -64,6 +64,8 @@ void cc_enqueue_obj(struct cc_ctl *b, const cJSON *obj);
  * Completion of a tracked write: return 0 when the result is fine (or handled), 1 to sync
  * the key again at once (a conflict: the view was stale), -1 to retry it with back-off.
  * NULL uses the defaults: 2xx (and 404 for deletes) fine, 409 sync again, else back-off.
+ * It also runs for writes that end after cc_stop (b->stopped is then set): it may free its
+ * arg, but must not touch the informers, which may be gone.
  */
 typedef int (*cc_then_fn)(struct cc_ctl *b, const char *key, int code, const char *msg, cJSON *obj,
                           void *arg);

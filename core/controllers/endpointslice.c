@@ -264,11 +264,13 @@ static int write_then(struct cc_ctl *b, const char *key, int code, const char *m
 		return 0;
 	if (code == 409)
 		return 1;
+	if (b->stopped)
+		return -1; /* the informers may be gone */
 	char buf[512];
 	const char *ns, *name;
 	cc_split_key(key, buf, sizeof(buf), &ns, &name);
 	const cJSON *svc = cc_get(svc_inf(x), ns, name);
-	if (svc && !b->stopped)
+	if (svc)
 		client_event(b->c, b->component, svc, "Warning", "FailedToUpdateEndpointSlices",
 		             "Error updating Endpoint Slices for Service %s/%s: %s", ns, name,
 		             msg ? msg : "");
