@@ -283,8 +283,6 @@ struct lr_walk {
 	bool pod;
 	struct buf errs; /* "msg, msg" */
 	int nerrs;
-	struct api_status *st;
-	int rc;
 };
 
 static void lr_err(struct lr_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -576,7 +574,7 @@ static int admit_limitrange(struct api *a, const struct reg_kind *k, const char 
 	const struct reg_kind *lrk = reg_lookup("", "v1", "limitranges");
 	if (!lrk)
 		return 0;
-	struct lr_walk w = { .obj = obj, .pod = pod, .st = st };
+	struct lr_walk w = { .obj = obj, .pod = pod };
 	struct api_target t = { lrk, ns, NULL, NULL };
 	struct api_list_opts lo = { 0 };
 	struct api_status ls = { 0 };

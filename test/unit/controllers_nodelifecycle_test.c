@@ -61,8 +61,8 @@ static int teardown(void **state)
 static void start(void)
 {
 	struct ctrl_cluster_opts o = { .node_monitor_period_ms = 100,
-		                       .node_monitor_grace_ms = 1000,
-		                       .node_startup_grace_ms = 1000 };
+		                       .node_monitor_grace_ms = 700,
+		                       .node_startup_grace_ms = 700 };
 	struct err e = { 0 };
 	assert_int_equal(ctrl_nodelifecycle_start(inf, &o, &nl, &e), 0);
 }
@@ -227,7 +227,7 @@ static void test_a_silent_node_is_unknown_tainted_and_its_pods_evicted_as_tolera
 	pod("default", "n2", NULL);
 	pod("healthy", "n1", NULL);
 	start();
-	live(600, both, 2);
+	live(300, both, 2);
 	cJSON *n2 = get("nodes", NULL, "n2");
 	assert_string_equal(cond(n2, "Ready", "status"), "True");
 	assert_false(has_taint(n2, "node.kubernetes.io/unreachable", "NoExecute"));
