@@ -301,8 +301,14 @@ static void check_owners(struct ctrl_gc *x, const char *key, const struct reg_ki
 		const char *ouid = obj_get_str(ref, "uid");
 		const struct reg_kind *ok = owner_kind(ref, ns, okey, sizeof(okey));
 		if (!ok || !ouid || (ok->namespaced && !ns)) {
-			/* A kind we do not serve (or a namespaced owner of a cluster-scoped object)
-			 * cannot be checked: it counts as present, nothing is deleted for it. */
+			/* A kind we do not serve, or a namespaced owner of a cluster-scoped object,
+			 * cannot be resolved: it counts as present, nothing is deleted for it. */
+			if (ok && ouid)
+				client_event(x->b.c, x->b.component, obj, "Warning",
+				             "OwnerRefInvalidNamespace",
+				             "ownerRef [%s, name: %s, uid: %s] is namespaced: a "
+				             "cluster-scoped object cannot have it as owner",
+				             ok->kind, obj_get_str(ref, "name"), ouid);
 			solid++;
 			continue;
 		}

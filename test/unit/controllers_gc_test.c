@@ -150,6 +150,30 @@ static void del(const char *group, const char *resource, const char *name, const
 	wait_done(200);
 }
 
+struct evfind {
+	const char *reason, *name;
+	bool found;
+};
+
+static int find_event(void *arg, const cJSON *ev)
+{
+	struct evfind *f = arg;
+	if (!strcmp(obj_get_str(ev, "reason"), f->reason) &&
+	    !strcmp(obj_get_str(ev, "involvedObject.name"), f->name))
+		f->found = true;
+	return 0;
+}
+
+static bool event_about(const char *name, const char *reason)
+{
+	struct evfind f = { reason, name, false };
+	for (int i = 0; i < 100 && !f.found; i++) {
+		client_list(cl, client_kind("", "events"), NULL, find_event, &f);
+		loop_run_once(lp, 10);
+	}
+	return f.found;
+}
+
 static void test_background_deletion_removes_dependents_after_the_owner(void **state)
 {
 	char a[64], b[64];
@@ -257,11 +281,19 @@ static void test_dangling_references_found_at_start_are_collected(void **state)
 	     "\"example.com/v1\",\"kind\":\"Widget\",\"name\":\"w\",\"uid\":"
 	     "\"00000000-0000-4000-8000-000000000001\"}]}}",
 	     NULL);
+	/* A cluster-scoped object cannot be owned by a namespaced one. */
+	make("", "nodes", NULL,
+	     "{\"metadata\":{\"name\":\"odd\",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
+	     "\"kind\":\"ReplicaSet\",\"name\":\"x\",\"uid\":"
+	     "\"00000000-0000-4000-8000-000000000002\"}]}}",
+	     NULL);
 	start();
 	assert_true(wait_gone("", "pods", "default", "stray"));
 	/* An owner of a kind this server does not serve cannot be checked: kept. */
 	spin(100);
 	assert_true(exists("", "configmaps", "default", "foreign"));
+	assert_true(exists("", "nodes", NULL, "odd"));
+	assert_true(event_about("odd", "OwnerRefInvalidNamespace"));
 }
 
 int main(void)
