@@ -794,14 +794,43 @@ out:
 	return w->rc < 0 ? 1 : 0;
 }
 
+/* On update, only what grows is charged (a Service taking node ports, a claim growing). */
+static cJSON *growth(const struct reg_kind *k, const cJSON *old, cJSON *now)
+{
+	cJSON *prev = cJSON_CreateObject(), *inc = cJSON_CreateObject();
+	api_quota_usage(k, old, prev);
+	const cJSON *d;
+	cJSON_ArrayForEach(d, now)
+	{
+		struct qty q, p = { 0 };
+		if (qty_from_json(d, &q, NULL) < 0)
+			continue;
+		qty_from_json(cJSON_GetObjectItemCaseSensitive(prev, d->string), &p, NULL);
+		if (qty_sub(&q, &p) < 0 || q.neg || qty_is_zero(&q))
+			continue;
+		char text[QTY_STR_MAX];
+		cJSON_AddStringToObject(inc, d->string, qty_format(&q, text));
+	}
+	cJSON_Delete(prev);
+	cJSON_Delete(now);
+	return inc;
+}
+
 static int admit_quota(struct api *a, const struct reg_kind *k, const char *ns, const cJSON *obj,
-                       struct extras *x, struct api_status *st)
+                       const cJSON *old, struct extras *x, struct api_status *st)
 {
 	const struct reg_kind *rqk = reg_lookup("", "v1", "resourcequotas");
 	if (!rqk)
 		return 0;
 	struct quota_walk w = { a, k, rqk, obj, cJSON_CreateObject(), x, st, 0 };
 	api_quota_usage(k, obj, w.delta);
+	if (old) {
+		w.delta = growth(k, old, w.delta);
+		if (!w.delta->child) {
+			cJSON_Delete(w.delta);
+			return 0;
+		}
+	}
 	struct api_target t = { rqk, ns, NULL, NULL };
 	struct api_list_opts lo = { 0 };
 	struct api_status ls = { 0 };
@@ -854,9 +883,13 @@ int api_admit(struct api *a, const struct reg_kind *k, cJSON *obj, const cJSON *
 	    (!strcmp(k->resource, "pods") || !strcmp(k->resource, "persistentvolumeclaims")) &&
 	    admit_limitrange(a, k, ns, obj, st) < 0)
 		return -1;
-	/* Quota last, as upstream's validating plugin: it charges the object as admitted. Creates
-	 * only: updates that change a charge are counted by the quota controller. */
-	if (!old && k->namespaced && ns && admit_quota(a, k, ns, obj, &x, st) < 0)
+	/* Quota last, as upstream's validating plugin: it charges the object as admitted. Creates,
+	 * and the updates upstream charges: Services and claims whose charge grows. Other
+	 * updates are counted by the quota controller. */
+	bool charged_update = core && (!strcmp(k->resource, "services") ||
+	                               !strcmp(k->resource, "persistentvolumeclaims"));
+	if ((!old || charged_update) && k->namespaced && ns &&
+	    admit_quota(a, k, ns, obj, old, &x, st) < 0)
 		return -1;
 	return 0;
 }

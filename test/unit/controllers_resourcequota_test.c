@@ -211,6 +211,32 @@ static void test_creates_over_the_quota_are_refused_with_upstreams_message(void 
 	make("", "configmaps", "default", "{\"metadata\":{\"name\":\"c2\"}}");
 }
 
+static void test_updates_that_grow_a_charge_are_checked(void **state)
+{
+	quota("{\"services.nodeports\":\"1\",\"services\":\"5\"}");
+	assert_true(used_is("services.nodeports", "0"));
+	make("", "services", "q",
+	     "{\"metadata\":{\"name\":\"s\"},\"spec\":{\"ports\":[{\"name\":\"a\",\"port\":80},"
+	     "{\"name\":\"b\",\"port\":81}]}}");
+	/* Two node ports where one is allowed. */
+	done_code = 0;
+	client_merge_patch(cl, client_kind("", "services"), "q", "s", NULL,
+	                   cJSON_Parse("{\"spec\":{\"type\":\"NodePort\"}}"), on_done, NULL);
+	for (int i = 0; i < 200 && !done_code; i++)
+		loop_run_once(lp, 5);
+	assert_int_equal(done_code, 403);
+	assert_string_equal(done_msg, "services \"s\" is forbidden: exceeded quota: q, requested: "
+	                              "services.nodeports=2, used: services.nodeports=0, limited: "
+	                              "services.nodeports=1");
+	/* Changes that charge nothing more pass. */
+	done_code = 0;
+	client_merge_patch(cl, client_kind("", "services"), "q", "s", NULL,
+	                   cJSON_Parse("{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"), on_done, NULL);
+	for (int i = 0; i < 200 && !done_code; i++)
+		loop_run_once(lp, 5);
+	assert_int_equal(done_code, 200);
+}
+
 static int created;
 static void count_created(void *arg, int code, const char *msg, cJSON *obj)
 {
