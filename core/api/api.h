@@ -187,6 +187,28 @@ const char *api_watch_line(const char *type, const cJSON *obj, size_t *len, stru
 void api_watch_bookmark(struct api_watch *w);
 void api_watch_stop(struct api_watch *w);
 
+/* --- resource quota ----------------------------------------------------------------- */
+
+/*
+ * What obj (of kind k) charges against ResourceQuotas, added into usage (a ResourceList: an
+ * object of quantity strings), as upstream's evaluators count it. Every object counts 1 in
+ * count/<resource>[.<group>]; a pod that is not finished (nor past its deletion grace) adds
+ * "pods" and its requests ("cpu" and "requests.cpu", memory, ephemeral-storage, hugepages-*,
+ * requests.<extended>) and limits ("limits.cpu", ...), containers summed, init containers at
+ * their peak; a Service adds "services", "services.nodeports" and "services.loadbalancers";
+ * a claim "persistentvolumeclaims", "requests.storage" and the per-storage-class names;
+ * ConfigMaps, Secrets and ResourceQuotas count under their own names. Admission and the quota
+ * controller both use it, so what is charged is what is counted.
+ */
+void api_quota_usage(const struct reg_kind *k, const cJSON *obj, cJSON *usage);
+/* Whether quota applies to obj: unscoped quotas apply to everything; spec.scopes and
+ * spec.scopeSelector (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass,
+ * CrossNamespacePodAffinity) select pods only. */
+bool api_quota_selects(const cJSON *quota, const struct reg_kind *k, const cJSON *obj);
+/* Whether objects of kind k can charge the quota resource name (as upstream's
+ * MatchingResources). */
+bool api_quota_tracks(const struct reg_kind *k, const char *resource);
+
 /* --- HTTP ---------------------------------------------------------------------------- */
 
 struct http_req;

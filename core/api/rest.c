@@ -1124,7 +1124,7 @@ static void route_resource(struct rq *q, char **seg, size_t n, const char *metho
 			q->patch = b;
 			struct api_write_opts o = { 0 };
 			write_opts(q, &o);
-			struct api_target t = { k, NULL, name, NULL };
+			struct api_target t = { k, NULL, name, "finalize" };
 			api_mutate(q->a, &t, finalize_ns, q, false, &o, on_write_done, q);
 			return;
 		}

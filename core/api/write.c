@@ -329,8 +329,10 @@ static void on_committed(void *arg)
 			api_fail(&w->st, 409, "AlreadyExists", "%s \"%s\" already exists", q,
 			         w->name);
 			set_detail(w);
-		} else if (w->rc == -EEXIST && w->attempts < 8) {
-			run_create(w); /* an allocation raced another: choose again */
+		} else if ((w->rc == -EEXIST || w->rc == STORE_E_STALE) && w->attempts < 8) {
+			/* An allocation raced another (choose again), or a quota was charged by
+			 * another create meanwhile (admit again against the new total). */
+			run_create(w);
 			return;
 		} else {
 			store_failed(w);
@@ -568,6 +570,18 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 		obj = cJSON_Duplicate(w->cur, true);
 		copy_item(obj, incoming, "status");
 		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "binding")) {
+		obj = incoming; /* bind_pod made it from the stored pod: nodeName and status */
+	} else if (w->sub && !strcmp(w->sub, "finalize")) {
+		/* namespaces/finalize changes spec.finalizers and nothing else. */
+		obj = cJSON_Duplicate(w->cur, true);
+		cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+		if (!cJSON_IsObject(spec)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, "spec");
+			spec = cJSON_AddObjectToObject(obj, "spec");
+		}
+		copy_item(spec, cJSON_GetObjectItemCaseSensitive(incoming, "spec"), "finalizers");
+		cJSON_Delete(incoming);
 	} else if (w->sub && !strcmp(w->sub, "scale")) {
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(incoming, "spec");
 		const cJSON *rep = cJSON_GetObjectItemCaseSensitive(spec, "replicas");
@@ -634,7 +648,9 @@ static int stage_update(struct wreq *w)
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
 	if (k->defaults)
 		k->defaults(w->obj);
-	if (k->prepare_update)
+	/* prepare_update keeps what only a subresource may change (a namespace's finalizers). */
+	bool finalize = w->sub && !strcmp(w->sub, "finalize");
+	if (k->prepare_update && !finalize)
 		k->prepare_update(w->obj, w->cur);
 	if (tracks_generation(k) && spec_changed(w->obj, w->cur)) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(cmeta, "generation");
@@ -853,6 +869,9 @@ static void mark_deleting(cJSON *obj, int64_t grace)
 static void run_delete(struct wreq *w)
 {
 	const struct reg_kind *k = w->k;
+	/* A retry after a conflict starts again from the stored object. */
+	cJSON_Delete(w->obj);
+	w->obj = NULL;
 	if (read_cur(w) < 0) {
 		fail_and_finish(w);
 		return;

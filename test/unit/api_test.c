@@ -529,6 +529,62 @@ static void test_a_terminating_namespace_takes_no_new_objects(void **state)
 	assert_int_equal(r.code, 403);
 }
 
+static void test_finalize_empties_spec_finalizers_and_ends_a_terminating_namespace(void **state)
+{
+	struct result r = create("", "namespaces", NULL, "{\"metadata\":{\"name\":\"fin\"}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	/* A plain update may not drop the namespace controller's finalizer. */
+	int code;
+	cJSON *ns = get("", "namespaces", NULL, "fin", &code);
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(ns, "spec"), "finalizers");
+	struct result u = update("", "namespaces", NULL, "fin", NULL, cJSON_Duplicate(ns, true));
+	assert_int_equal(u.code, 200);
+	assert_string_equal(
+	    cJSON_GetArrayItem(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(u.obj, "spec"), "finalizers"), 0)
+	        ->valuestring,
+	    "kubernetes");
+	cJSON_Delete(u.obj);
+	struct result d = del("", "namespaces", NULL, "fin", -1, NULL);
+	assert_int_equal(d.code, 200);
+	cJSON_Delete(d.obj);
+	cJSON_Delete(get("", "namespaces", NULL, "fin", &code));
+	assert_int_equal(code, 200);
+	/* finalize changes only spec.finalizers: the label edit is ignored. */
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(ns, "metadata"), "labels"),
+	                        "x", "y");
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(ns, "metadata"), "resourceVersion");
+	u = update("", "namespaces", NULL, "fin", "finalize", ns);
+	assert_int_equal(u.code, 200);
+	cJSON_Delete(u.obj);
+	cJSON_Delete(get("", "namespaces", NULL, "fin", &code));
+	assert_int_equal(code, 404);
+}
+
+static void test_binding_puts_a_pod_on_a_node_once(void **state)
+{
+	struct result r = create("", "pods", "default", POD("bp", ""));
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	cJSON *b = cJSON_Parse("{\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
+	struct result d = { 0 };
+	api_bind(api, "default", "bp", b, NULL, on_done, &d);
+	wait_for(&d);
+	assert_int_equal(d.code, 200);
+	assert_string_equal(path_str(d.obj, "spec", "nodeName"), "n1");
+	const cJSON *c = cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(d.obj, "status"), "conditions"), 0);
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "PodScheduled");
+	assert_string_equal(cJSON_GetObjectItem(c, "status")->valuestring, "True");
+	cJSON_Delete(d.obj);
+	struct result again = { 0 };
+	api_bind(api, "default", "bp", b, NULL, on_done, &again);
+	wait_for(&again);
+	assert_int_equal(again.code, 409);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +601,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_pods_on_a_node_are_deleted_gracefully, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_binding_puts_a_pod_on_a_node_once, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_hold_an_object_until_removed, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_lists_page_with_continue_tokens, setup,
@@ -555,6 +613,9 @@ int main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_terminating_namespace_takes_no_new_objects,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_finalize_empties_spec_finalizers_and_ends_a_terminating_namespace, setup,
+		    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

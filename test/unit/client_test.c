@@ -233,6 +233,40 @@ static void test_binding_puts_the_pod_on_its_node_once(void **state)
 	assert_int_equal(done_code, 409);
 }
 
+static int count_names(void *arg, const cJSON *obj)
+{
+	char k[256];
+	client_key_of(obj, k, sizeof(k));
+	strcat(arg, k);
+	strcat(arg, ";");
+	return 0;
+}
+
+static int stop_at_first(void *arg, const cJSON *obj)
+{
+	(*(int *)arg)++;
+	return 7;
+}
+
+static void test_list_reads_back_writes_at_once(void **state)
+{
+	const struct reg_kind *cm = client_kind("", "configmaps");
+	client_create(cl, cm, "default", cJSON_Parse("{\"metadata\":{\"name\":\"l1\"}}"), on_done,
+	              NULL);
+	client_create(cl, cm, "kube-system", cJSON_Parse("{\"metadata\":{\"name\":\"l2\"}}"),
+	              on_done, NULL);
+	spin(50);
+	char seen[256] = "";
+	assert_int_equal(client_list(cl, cm, "default", count_names, seen), 0);
+	assert_string_equal(seen, "default/l1;");
+	seen[0] = '\0';
+	assert_int_equal(client_list(cl, cm, NULL, count_names, seen), 0);
+	assert_non_null(strstr(seen, "kube-system/l2;"));
+	int n = 0;
+	assert_int_equal(client_list(cl, cm, NULL, stop_at_first, &n), 7);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +274,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_workqueue_dedups_and_retries_with_back_off,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_reads_back_writes_at_once, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_events_are_one_event_with_a_count,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binding_puts_the_pod_on_its_node_once, setup,
