@@ -585,6 +585,9 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 		cJSON_DeleteItemFromObjectCaseSensitive(ospec, "replicas");
 		cJSON_AddNumberToObject(ospec, "replicas", (int)rep->valuedouble);
 		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "binding")) {
+		/* The binding storage writes nodeName and the PodScheduled condition at once. */
+		obj = incoming;
 	} else {
 		obj = incoming;
 		if (k->subresources & REG_SUB_STATUS)
@@ -641,9 +644,12 @@ static int stage_update(struct wreq *w)
 	}
 	api_validate_meta(k, w->obj, &errs);
 	bool status = w->sub && !strcmp(w->sub, "status");
+	/* A binding sets spec.nodeName, which a pod update may not change: as upstream's
+	 * binding storage, it skips the update validation (bind_pod checks what matters). */
+	bool binding = w->sub && !strcmp(w->sub, "binding");
 	if (status && k->validate_status)
 		k->validate_status(w->obj, w->cur, &errs);
-	else if (!status && k->validate)
+	else if (!status && !binding && k->validate)
 		k->validate(w->obj, w->cur, &errs);
 	if (errs.n)
 		return invalid(w, &errs);
@@ -1181,6 +1187,6 @@ void api_bind(struct api *a, const char *ns, const char *name, const cJSON *bind
 	b->annotations = cJSON_IsObject(ann) ? cJSON_Duplicate(ann, true) : NULL;
 	b->done = done;
 	b->arg = arg;
-	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, NULL };
+	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, "binding" };
 	api_mutate(a, &t, bind_pod, b, false, o, bind_done, b);
 }

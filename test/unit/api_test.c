@@ -331,6 +331,29 @@ static void test_pods_on_a_node_are_deleted_gracefully(void **state)
 	assert_int_equal(d.code, 404);
 }
 
+static void test_binding_puts_a_pod_on_a_node_once(void **state)
+{
+	struct result r = create("", "pods", "default", POD("b", ""));
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	cJSON *binding = cJSON_Parse("{\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
+	struct result b = { 0 };
+	api_bind(api, "default", "b", binding, NULL, on_done, &b);
+	wait_for(&b);
+	assert_int_equal(b.code, 200);
+	assert_string_equal(path_str(b.obj, "spec", "nodeName"), "n1");
+	const cJSON *c = cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(b.obj, "status"), "conditions"), 0);
+	assert_string_equal(path_str(c, "type", NULL), "PodScheduled");
+	assert_string_equal(path_str(c, "status", NULL), "True");
+	cJSON_Delete(b.obj);
+	struct result again = { 0 };
+	api_bind(api, "default", "b", binding, NULL, on_done, &again);
+	wait_for(&again);
+	assert_int_equal(again.code, 409);
+	cJSON_Delete(binding);
+}
+
 static void test_finalizers_hold_an_object_until_removed(void **state)
 {
 	struct result r =
@@ -544,6 +567,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_and_spec_are_written_apart, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_pods_on_a_node_are_deleted_gracefully, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_binding_puts_a_pod_on_a_node_once, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_hold_an_object_until_removed, setup,
 		                                teardown),
