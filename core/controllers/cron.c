@@ -1,0 +1,2 @@
+/* cron: not written yet. */
+#include "core/controllers/workloads-internal.h"

@@ -1,0 +1,8 @@
+/* daemonset: not written yet. */
+#include "core/controllers/workloads-internal.h"
+
+struct wl_ctl *wl_daemonset_new(struct wl *w)
+{
+	UNUSED(w);
+	return NULL;
+}

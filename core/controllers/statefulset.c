@@ -1,0 +1,8 @@
+/* statefulset: not written yet. */
+#include "core/controllers/workloads-internal.h"
+
+struct wl_ctl *wl_statefulset_new(struct wl *w)
+{
+	UNUSED(w);
+	return NULL;
+}
