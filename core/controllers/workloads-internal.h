@@ -142,6 +142,9 @@ void wl_delete(struct wl *w, enum wl_res r, const char *ns, const char *name, co
  * A failed write queues c's key again.
  */
 bool wl_write_status(struct wl_ctl *c, enum wl_res r, const cJSON *obj, cJSON *status);
+/* The merge patch ({"status": ...}) that turns obj's status into status (taken over), or NULL
+ * when they are the same. */
+cJSON *wl_status_patch(const cJSON *obj, cJSON *status);
 /* A done callback that requeues the key (arg: strdup'ed "ns/name", freed) of c after a
  * failure, and frees arg. wl_requeue_arg makes that arg. */
 struct wl_requeue;

@@ -366,7 +366,7 @@ static cJSON *merge_diff(const cJSON *old, const cJSON *new)
 	return p;
 }
 
-bool wl_write_status(struct wl_ctl *c, enum wl_res r, const cJSON *obj, cJSON *status)
+cJSON *wl_status_patch(const cJSON *obj, cJSON *status)
 {
 	const cJSON *old = obj_get(obj, "status");
 	static const cJSON empty = { .type = cJSON_Object };
@@ -374,11 +374,19 @@ bool wl_write_status(struct wl_ctl *c, enum wl_res r, const cJSON *obj, cJSON *s
 		old = &empty;
 	if (obj_equal(old, status)) {
 		cJSON_Delete(status);
-		return false;
+		return NULL;
 	}
 	cJSON *patch = cJSON_CreateObject();
 	cJSON_AddItemToObject(patch, "status", merge_diff(old, status));
 	cJSON_Delete(status);
+	return patch;
+}
+
+bool wl_write_status(struct wl_ctl *c, enum wl_res r, const cJSON *obj, cJSON *status)
+{
+	cJSON *patch = wl_status_patch(obj, status);
+	if (!patch)
+		return false;
 	char key[512];
 	wl_key(obj, key, sizeof(key));
 	const char *ns = obj_get_str(obj, "metadata.namespace");
