@@ -155,6 +155,16 @@ void wl_hash(const cJSON *v, int64_t collision_count, char out[16])
 	out[n] = '\0';
 }
 
+cJSON *wl_history_patch(const cJSON *obj)
+{
+	cJSON *p = cJSON_CreateObject();
+	const cJSON *t = obj_get(obj, "spec.template");
+	cJSON *tmpl = cJSON_IsObject(t) ? obj_dup(t) : cJSON_CreateObject();
+	cJSON_AddStringToObject(tmpl, "$patch", "replace");
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(p, "spec"), "template", tmpl);
+	return p;
+}
+
 /* --- conditions ------------------------------------------------------------------------ */
 
 const cJSON *wl_cond_get(const cJSON *status, const char *type)

@@ -115,6 +115,8 @@ const cJSON *wl_get_key(const struct wl *w, enum wl_res r, const char *key);
 /* Objects controlled by uid / orphans in ns, into a new array (caller frees *out). */
 size_t wl_owned(const struct wl *w, enum wl_res r, const char *uid, const cJSON ***out);
 size_t wl_orphans(const struct wl *w, enum wl_res r, const char *ns, const cJSON ***out);
+/* Every cached object of r (caller frees *out). */
+size_t wl_all(const struct wl *w, enum wl_res r, const cJSON ***out);
 /* Cached objects of r in ns whose label selector (at sel_path) matches labels. */
 size_t wl_selecting(const struct wl *w, enum wl_res r, const char *ns, const char *sel_path,
                     const cJSON *labels, const cJSON ***out);
@@ -187,6 +189,9 @@ bool wl_exp_satisfied(struct wl_expect *e, const char *key, uint64_t mono_ms);
 void wl_exp_expect_creates(struct wl_expect *e, const char *key, int n, uint64_t mono_ms);
 void wl_exp_expect_deletes(struct wl_expect *e, const char *key, const char *const *pods, size_t n,
                            uint64_t mono_ms);
+/* Both at once (daemon sets and jobs create and delete in one sync). */
+void wl_exp_expect(struct wl_expect *e, const char *key, int creates, const char *const *pods,
+                   size_t n, uint64_t mono_ms);
 void wl_exp_created(struct wl_expect *e, const char *key);
 /* One create (or n) will never be observed: it failed or was skipped. */
 void wl_exp_create_failed(struct wl_expect *e, const char *key, int n);
@@ -243,6 +248,11 @@ void wl_set_annotation(cJSON *obj, const char *key, const char *val);
 /* Upstream's ComputeHash: FNV-1a over the object (here its canonical JSON) and the collision
  * count, written with the alphabet of generated names (SafeEncodeString) into out. */
 void wl_hash(const cJSON *v, int64_t collision_count, char out[16]);
+
+/* What a ControllerRevision of a DaemonSet or StatefulSet holds: a strategic merge patch that
+ * puts obj's pod template back ({"spec":{"template":{..., "$patch":"replace"}}}), which is
+ * also what kubectl rollout undo applies. */
+cJSON *wl_history_patch(const cJSON *obj);
 
 /* Conditions in status.conditions, as upstream's helpers: set leaves a condition with the same
  * status and reason alone, and keeps lastTransitionTime while the status is the same.

@@ -223,6 +223,28 @@ size_t wl_orphans(const struct wl *w, enum wl_res r, const char *ns, const cJSON
 	return collect(w, r, &w->idx[r].orphans, ns ? ns : "", out);
 }
 
+struct collecting {
+	const cJSON **v;
+	size_t n;
+};
+
+static int collect_one(void *arg, const cJSON *obj)
+{
+	struct collecting *c = arg;
+	c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	c->v[c->n++] = obj;
+	return 0;
+}
+
+size_t wl_all(const struct wl *w, enum wl_res r, const cJSON ***out)
+{
+	struct collecting c = { NULL, 0 };
+	if (w->inf[r])
+		informer_each(w->inf[r], collect_one, &c);
+	*out = c.v;
+	return c.n;
+}
+
 struct selecting {
 	const char *ns, *path;
 	const cJSON *labels;
@@ -572,13 +594,20 @@ void wl_exp_expect_creates(struct wl_expect *e, const char *key, int n, uint64_t
 	rec_reset(e, key, mono_ms)->add = n;
 }
 
-void wl_exp_expect_deletes(struct wl_expect *e, const char *key, const char *const *pods, size_t n,
-                           uint64_t mono_ms)
+void wl_exp_expect(struct wl_expect *e, const char *key, int creates, const char *const *pods,
+                   size_t n, uint64_t mono_ms)
 {
 	struct wl_exp_rec *r = rec_reset(e, key, mono_ms);
+	r->add = creates;
 	for (size_t i = 0; i < n; i++)
 		strmap_put(&r->pods, pods[i], (void *)1);
 	r->del = (int64_t)r->pods.len;
+}
+
+void wl_exp_expect_deletes(struct wl_expect *e, const char *key, const char *const *pods, size_t n,
+                           uint64_t mono_ms)
+{
+	wl_exp_expect(e, key, 0, pods, n, mono_ms);
 }
 
 void wl_exp_created(struct wl_expect *e, const char *key)
