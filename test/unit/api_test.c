@@ -384,6 +384,53 @@ static void test_finalizers_hold_an_object_until_removed(void **state)
 	assert_int_equal(d.code, 422);
 }
 
+static void test_a_pod_held_by_a_finalizer_goes_when_it_is_removed(void **state)
+{
+	struct result r = create("", "pods", "default",
+	                         "{\"metadata\":{\"name\":\"j\",\"finalizers\":[\"example.com/"
+	                         "t\"]},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{"
+	                         "\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	/* Graceful delete, then the kubelet's final one: the finalizer still holds it. */
+	struct result d = del("", "pods", "default", "j", -1, NULL);
+	assert_int_equal(d.code, 200);
+	cJSON_Delete(d.obj);
+	d = del("", "pods", "default", "j", 0, NULL);
+	assert_int_equal(d.code, 200);
+	cJSON_Delete(d.obj);
+	int code;
+	cJSON *obj = get("", "pods", "default", "j", &code);
+	assert_int_equal(code, 200);
+	const cJSON *g =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), "deletionGracePeriodSeconds");
+	assert_int_equal((int)g->valuedouble, 0);
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(obj, "metadata"), "finalizers");
+	struct result u = update("", "pods", "default", "j", NULL, obj);
+	assert_int_equal(u.code, 200);
+	cJSON_Delete(u.obj);
+	get("", "pods", "default", "j", &code);
+	assert_int_equal(code, 404);
+	/* A pod still in its grace period stays when its finalizer goes: its kubelet ends it. */
+	r = create("", "pods", "default",
+	           "{\"metadata\":{\"name\":\"k\",\"finalizers\":[\"example.com/t\"]},"
+	           "\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\","
+	           "\"image\":\"busybox\"}]}}");
+	cJSON_Delete(r.obj);
+	d = del("", "pods", "default", "k", -1, NULL);
+	obj = d.obj;
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(obj, "metadata"), "finalizers");
+	u = update("", "pods", "default", "k", NULL, obj);
+	assert_int_equal(u.code, 200);
+	cJSON_Delete(u.obj);
+	cJSON_Delete(get("", "pods", "default", "k", &code));
+	assert_int_equal(code, 200);
+	d = del("", "pods", "default", "k", 0, NULL);
+	cJSON_Delete(d.obj);
+	get("", "pods", "default", "k", &code);
+	assert_int_equal(code, 404);
+}
+
 static void test_lists_page_with_continue_tokens(void **state)
 {
 	char json[128];
@@ -572,6 +619,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_hold_an_object_until_removed, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_pod_held_by_a_finalizer_goes_when_it_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists_page_with_continue_tokens, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_watches_replay_then_follow_and_respect_filters,
