@@ -16,7 +16,8 @@ static void ns_defaults(cJSON *obj)
 	const char *name = reg_at_str(obj, "metadata.name");
 	if (name && *name) {
 		cJSON *labels = reg_obj(reg_obj(obj, "metadata", true), "labels", true);
-		const char *have = reg_at_str(labels, "kubernetes.io/metadata.name");
+		const cJSON *cur = reg_get(labels, "kubernetes.io/metadata.name");
+		const char *have = cJSON_IsString(cur) ? cur->valuestring : NULL;
 		if (labels && (!have || strcmp(have, name) != 0))
 			reg_set(labels, "kubernetes.io/metadata.name", cJSON_CreateString(name));
 	}

@@ -715,12 +715,19 @@ static bool in_values(const cJSON *vals, const char *s)
 	return false;
 }
 
+/* A label's value. Label keys hold dots ("app.kubernetes.io/name"): never a path. */
+static const char *label_value(const cJSON *labels, const char *key)
+{
+	const cJSON *v = reg_get(labels, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 bool reg_selector_matches(const cJSON *sel, const cJSON *labels)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, reg_at_obj(sel, "matchLabels"))
 	{
-		const char *have = reg_at_str(labels, it->string);
+		const char *have = label_value(labels, it->string);
 		if (!cJSON_IsString(it) || !have || strcmp(have, it->valuestring) != 0)
 			return false;
 	}
@@ -730,7 +737,7 @@ bool reg_selector_matches(const cJSON *sel, const cJSON *labels)
 		const cJSON *vals = reg_get(it, "values");
 		if (!k || !op)
 			return false;
-		const char *have = reg_at_str(labels, k);
+		const char *have = label_value(labels, k);
 		if (!strcmp(op, "In")) {
 			if (!have || !in_values(vals, have))
 				return false;

@@ -198,6 +198,32 @@ static void test_create_fills_metadata_and_rejects_duplicates(void **state)
 	assert_int_equal(r.code, 400);
 }
 
+static void test_selectors_match_label_keys_with_dots(void **state)
+{
+	struct result r =
+	    create("apps", "deployments", "default",
+	           "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"matchLabels\":{"
+	           "\"app.kubernetes.io/name\":\"d\"}},\"template\":{\"metadata\":{\"labels\":{"
+	           "\"app.kubernetes.io/name\":\"d\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+	           "\"image\":\"busybox\"}]}}}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	/* A job selects its pods by batch.kubernetes.io/controller-uid. */
+	r = create("batch", "jobs", "default",
+	           "{\"metadata\":{\"name\":\"j\"},\"spec\":{\"template\":{\"spec\":{"
+	           "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":"
+	           "\"busybox\"}]}}}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	r = create("apps", "deployments", "default",
+	           "{\"metadata\":{\"name\":\"e\"},\"spec\":{\"selector\":{\"matchLabels\":{"
+	           "\"app.kubernetes.io/name\":\"e\"}},\"template\":{\"metadata\":{\"labels\":{"
+	           "\"app\":\"e\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":"
+	           "\"busybox\"}]}}}}");
+	assert_int_equal(r.code, 422);
+	cJSON_Delete(r.obj);
+}
+
 static void test_generate_name_gives_unique_names(void **state)
 {
 	char names[5][64];
@@ -607,6 +633,8 @@ int main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_create_fills_metadata_and_rejects_duplicates,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selectors_match_label_keys_with_dots, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_generate_name_gives_unique_names, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(
