@@ -255,6 +255,26 @@ static int count_events(const char *ns, const char *name, const char *reason)
 	return n;
 }
 
+struct ev_want {
+	const char *ns, *name, *reason;
+	int n;
+};
+
+static bool events_are(void *arg)
+{
+	struct ev_want *w = arg;
+	return count_events(w->ns, w->name, w->reason) == w->n;
+}
+
+/* Events are written in the background: wait a little for them. */
+static void expect_events(const char *ns, const char *name, const char *reason, int n)
+{
+	struct ev_want w = { ns, name, reason, n };
+	if (!spin_until(events_are, &w, 2000))
+		fail_msg("%d %s events about %s, want %d", count_events(ns, name, reason), reason,
+		         name, n);
+}
+
 /* --- the pretend kubelet ------------------------------------------------------------------ */
 
 static void make_node(const char *name, const char *labels_json, const char *taints_json)

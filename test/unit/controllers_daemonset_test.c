@@ -283,6 +283,7 @@ static void test_a_rolling_update_goes_node_by_node_and_can_be_undone(void **sta
 	struct err e = { 0 };
 	assert_int_equal(
 	    patch_strategic(ds, obj_get(rev1, "data"), schema_for_object(ds), &out, &e), 0);
+	obj_delete(out, "metadata.resourceVersion");
 	struct result r = { 0 };
 	client_update(cl, DSK(), "default", "net", NULL, out, on_result, &r);
 	assert_true(spin_until(result_done, &r, 2000));

@@ -114,8 +114,8 @@ static void test_scale_1_5_2_deletes_the_least_valuable_pods(void **state)
 	    get_int(K("apps", "replicasets"), "default", "web", "status.readyReplicas"), 2);
 	assert_int_equal(
 	    get_int(K("apps", "replicasets"), "default", "web", "status.fullyLabeledReplicas"), 2);
-	assert_int_equal(count_events("default", "web", "SuccessfulCreate"), 5);
-	assert_int_equal(count_events("default", "web", "SuccessfulDelete"), 3);
+	expect_events("default", "web", "SuccessfulCreate", 5);
+	expect_events("default", "web", "SuccessfulDelete", 3);
 }
 
 static void test_orphans_are_adopted_and_pods_that_stop_matching_are_released(void **state)

@@ -128,7 +128,7 @@ static void test_ordered_ready_creates_in_order_with_stable_names_and_claims(voi
 	assert_string_equal(str_at(s, "status.currentRevision"),
 	                    str_at(s, "status.updateRevision"));
 	cJSON_Delete(s);
-	assert_int_equal(count_events("default", "web", "SuccessfulCreate"), 6); /* pods, claims */
+	expect_events("default", "web", "SuccessfulCreate", 6); /* pods, claims */
 
 	/* Scale down: the highest ordinal goes first, the next only once it is gone. */
 	assert_int_equal(patch(SK(), "default", "web", NULL, jsonf("{\"spec\":{\"replicas\":1}}")),
