@@ -6,4 +6,5 @@ obj-$(CONFIG_TUG_CONTROL_PLANE) += core/controllers/workloads.o core/controllers
 libs-y += -lm
 test-$(CONFIG_TUG_CONTROL_PLANE) += test/unit/controllers_replicaset_test.c \
 	test/unit/controllers_deployment_test.c test/unit/controllers_daemonset_test.c \
-	test/unit/controllers_statefulset_test.c test/unit/controllers_job_test.c
+	test/unit/controllers_statefulset_test.c test/unit/controllers_job_test.c \
+	test/unit/controllers_cronjob_test.c

@@ -284,6 +284,8 @@ int wl_cron_parse(const char *spec, struct wl_cron *out, struct err *e);
 int64_t wl_cron_next(const struct wl_cron *c, int64_t t, const char *tz);
 /* The last scheduled time at or before t, or -1. */
 int64_t wl_cron_prev(const struct wl_cron *c, int64_t t, const char *tz);
+/* t as RFC 3339 in time zone tz ("2024-01-01T10:00:00+01:00", "...Z" at offset 0). */
+void wl_cron_format(int64_t t, const char *tz, char out[40]);
 /* Whether tz names a time zone this system knows. */
 bool wl_tz_valid(const char *tz);
 
