@@ -561,6 +561,8 @@ static bool finalizers_empty(const cJSON *obj)
 	return cJSON_GetArraySize(sf) == 0;
 }
 
+static int64_t num(const cJSON *obj, const char *a, const char *b, int64_t def);
+
 /* Builds w->obj from the stored object and what the client sent, per subresource. */
 static int merge_for_update(struct wreq *w, cJSON *incoming)
 {
@@ -669,9 +671,12 @@ static int stage_update(struct wreq *w)
 	if (errs.n)
 		return invalid(w, &errs);
 
-	/* A finished finalization deletes the object. */
+	/* A finished finalization deletes the object; a pod only once its grace period is over
+	 * (its kubelet's final delete set it to 0), as upstream's ShouldDeleteDuringUpdate. */
+	bool pod = !strcmp(k->resource, "pods") && !k->group[0];
 	if (cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp") &&
-	    finalizers_empty(w->obj) && strcmp(k->resource, "pods")) {
+	    finalizers_empty(w->obj) &&
+	    (!pod || num(meta, "deletionGracePeriodSeconds", NULL, -1) == 0)) {
 		cJSON_Delete(w->obj);
 		w->obj = NULL;
 		stage_delete(w);
@@ -932,6 +937,12 @@ static void run_delete(struct wreq *w)
 				return;
 			}
 			mark_deleting(obj, grace);
+			changed = true;
+		} else if (deleting && num(cmeta, "deletionGracePeriodSeconds", NULL, 0) != 0 &&
+		           !finalizers_empty(w->cur)) {
+			/* The final delete of a pod that finalizers still hold: its grace period is
+			 * over, so removing the last finalizer will delete it. */
+			mark_deleting(obj, 0);
 			changed = true;
 		}
 	}

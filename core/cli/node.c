@@ -13,6 +13,7 @@
 #include "core/auth/auth.h"
 #include "core/cli/serve.h"
 #include "core/client/client.h"
+#include "core/controllers/controllers.h"
 #include "core/scheduler/scheduler.h"
 #define NODE_SERVES_API 1
 #endif
@@ -38,8 +39,10 @@ struct node {
 	struct serve *serve;
 #ifdef NODE_SERVES_API
 	struct api *api;
-	struct client *sched_client;
+	struct client *sched_client, *ctrl_client;
 	struct scheduler *sched;
+	struct ctrl_cluster *cluster_ctrls;
+	struct controllers_workloads *workload_ctrls;
 #endif
 #ifdef CONFIG_TUG_KUBELET
 	struct cri_runtime *runtime;
@@ -163,7 +166,17 @@ static int start_api(struct node *n)
 	}
 	/* The control plane's components, each with its own in-process client. */
 	n->sched_client = client_local(n->api, n->loop, "system:kube-scheduler");
-	return scheduler_start(n->sched_client, NULL, &n->sched);
+	if ((rc = scheduler_start(n->sched_client, NULL, &n->sched)) < 0)
+		return rc;
+	n->ctrl_client = client_local(n->api, n->loop, "system:kube-controller-manager");
+	struct ctrl_cluster_opts co = { .cluster_cidr = c->cluster_cidr,
+		                        .root_ca_pem = serve_ca_pem(n->serve) };
+	if ((rc = ctrl_cluster_start(n->ctrl_client, &co, &n->cluster_ctrls, &e)) < 0) {
+		log_error("%s", e.msg);
+		return rc;
+	}
+	struct controllers_workloads_opts wo = { 0 };
+	return controllers_workloads_start(n->ctrl_client, &wo, &n->workload_ctrls);
 }
 #endif
 
@@ -210,6 +223,9 @@ out:
 	cri_runtime_stop(n.runtime);
 #endif
 #ifdef NODE_SERVES_API
+	controllers_workloads_stop(n.workload_ctrls);
+	ctrl_cluster_stop(n.cluster_ctrls);
+	client_free(n.ctrl_client);
 	scheduler_stop(n.sched);
 	client_free(n.sched_client);
 	serve_free(n.serve);

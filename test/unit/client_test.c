@@ -267,6 +267,27 @@ static void test_list_reads_back_writes_at_once(void **state)
 	assert_int_equal(n, 1);
 }
 
+static void test_a_burst_of_events_keeps_every_event(void **state)
+{
+	const struct reg_kind *cm = client_kind("", "configmaps");
+	client_create(cl, cm, "default", cJSON_Parse("{\"metadata\":{\"name\":\"burst\"}}"),
+	              on_done, NULL);
+	spin(30);
+	cJSON *obj = client_get(cl, cm, "default", "burst");
+	assert_non_null(obj);
+	for (int i = 0; i < 20; i++)
+		client_event(cl, "test-controller", obj, "Normal", "Created", "created %d", i);
+	spin(100);
+	cJSON_Delete(obj);
+	struct api_target t = { client_kind("", "events"), "default", NULL, NULL };
+	struct api_list_opts o = { 0 };
+	struct api_status s = { 0 };
+	int total = 0;
+	uint64_t rv;
+	assert_int_equal(api_list_each(api, &t, &o, count_events, &total, &rv, &s), 0);
+	assert_int_equal(total, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +300,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repeated_events_are_one_event_with_a_count,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binding_puts_the_pod_on_its_node_once, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_a_burst_of_events_keeps_every_event, setup,
 		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
