@@ -99,9 +99,15 @@ static int find_host_veth(struct rtnl *host, const struct cni_conf *c, const str
 	return -ENODEV;
 }
 
-/* Creates the pair; settles a name clash with a leftover of ours or someone else's. */
-static int add_veth(struct rtnl *host, const struct cni_conf *c, const struct cni_req *q, int nsfd,
-                    int master, struct cni_attachment *at, struct cni_error *ce)
+/*
+ * Creates the pair. On a name clash: an interface of that name already in the pod is an
+ * error (the spec wants ADD twice refused, and the pod keeps its network); a host end
+ * of ours with no pod end is left from an ADD that failed half-way and is replaced;
+ * a host name someone else holds makes us pick another.
+ */
+static int add_veth(struct rtnl *host, struct rtnl *pod, const struct cni_conf *c,
+                    const struct cni_req *q, int nsfd, int master, struct cni_attachment *at,
+                    struct cni_error *ce)
 {
 	char alias[ALIAS_MAX];
 	struct err e = { 0 };
@@ -111,7 +117,7 @@ static int add_veth(struct rtnl *host, const struct cni_conf *c, const struct cn
 	cni_veth_alias(c, q->container_id, q->ifname, alias, sizeof(alias));
 	random_mac(at->veth_mac);
 	random_mac(at->pod_mac);
-	for (unsigned salt = 0; salt < 2 && rc == -EEXIST;) {
+	for (unsigned salt = 0, tries = 0; salt < 2 && rc == -EEXIST && tries < 4; tries++) {
 		struct rtnl_veth v = { .name = at->veth,
 			               .mac = at->veth_mac,
 			               .master = master,
@@ -126,12 +132,13 @@ static int add_veth(struct rtnl *host, const struct cni_conf *c, const struct cn
 		rc = rtnl_veth_add(host, &v, &e);
 		if (rc != -EEXIST)
 			break;
-		if (rtnl_link_get(host, at->veth, 0, &l, NULL) < 0)
+		if (rtnl_link_get(pod, q->ifname, 0, &l, NULL) == 0)
 			return cni_fail(ce, CNI_ERR_NETWORK, -EEXIST,
 			                "interface %s already exists in network namespace %s",
 			                q->ifname, q->netns);
+		if (rtnl_link_get(host, at->veth, 0, &l, NULL) < 0)
+			continue; /* gone meanwhile: try the same name again */
 		if (!strcmp(l.alias, alias) && !cleared) {
-			/* Left by an ADD of this attachment that failed half-way. */
 			rtnl_link_del(host, l.index, NULL, NULL);
 			cleared = true;
 			continue;
@@ -215,12 +222,12 @@ int cni_link_add(const struct cni_conf *c, const struct cni_req *q, int nsfd,
 		goto out;
 	snprintf(at->bridge, sizeof(at->bridge), "%s", c->bridge);
 	memcpy(at->bridge_mac, br.mac, 6);
-	if ((rc = add_veth(host, c, q, nsfd, br.index, at, ce)) < 0)
-		goto out;
 	if ((rc = rtnl_open_netns(&pod, nsfd, &e)) < 0) {
-		cni_fail(ce, CNI_ERR_NETWORK, rc, "%s %s", q->netns, e.msg);
-		goto undo;
+		cni_fail(ce, CNI_ERR_NETWORK, rc, "%s: %s", q->netns, e.msg);
+		goto out;
 	}
+	if ((rc = add_veth(host, pod, c, q, nsfd, br.index, at, ce)) < 0)
+		goto out;
 	if ((rc = setup_pod(pod, c, q, at, ce)) < 0)
 		goto undo;
 	if (c->ip_masq && (rc = apply_masq(c, ce)) < 0)

@@ -172,19 +172,22 @@ static int cmd_add(const struct cni_conf *c, const struct cni_req *q, cJSON **re
 	struct cni_attachment at = { 0 };
 	struct ipam *p = NULL;
 	struct err e = { 0 };
+	bool fresh = false;
 	int rc, nsfd;
 
 	if ((nsfd = open_netns(q, ce)) < 0)
 		return nsfd;
 	if ((rc = open_ipam(c, &p, CNI_ERR_NETWORK, ce)) < 0)
 		goto out;
-	if ((rc = ipam_alloc(p, q->container_id, q->ifname, at.addrs, &e)) < 0) {
+	if ((rc = ipam_alloc(p, q->container_id, q->ifname, at.addrs, &fresh, &e)) < 0) {
 		cni_fail(ce, rc == -ENOSPC ? CNI_ERR_TRY_AGAIN : CNI_ERR_NETWORK, rc, "%s", e.msg);
 		goto out;
 	}
 	if ((rc = cni_link_add(c, q, nsfd, &at, ce)) < 0) {
-		/* The runtime will call DEL, but an address must not wait on that. */
-		ipam_release(p, q->container_id, q->ifname, NULL);
+		/* The runtime will call DEL, but an address must not wait on that. One
+		 * this attachment held before (ADD twice) stays: its pod still uses it. */
+		if (fresh)
+			ipam_release(p, q->container_id, q->ifname, NULL);
 		goto out;
 	}
 	*result = add_result(c, q, &at);

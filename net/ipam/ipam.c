@@ -373,7 +373,7 @@ static int pick(struct state *st, const struct ipam_range *r, struct ipaddr *out
 	return -ENOSPC;
 }
 
-int ipam_alloc(struct ipam *p, const char *id, const char *ifname, struct ipaddr *out,
+int ipam_alloc(struct ipam *p, const char *id, const char *ifname, struct ipaddr *out, bool *fresh,
                struct err *e)
 {
 	char s[IPADDR_NET_STRLEN];
@@ -411,6 +411,8 @@ int ipam_alloc(struct ipam *p, const char *id, const char *ifname, struct ipaddr
 	if (dirty || st.stale)
 		rc = save(p, &st, e);
 out:
+	if (fresh)
+		*fresh = rc == 0 && dirty;
 	unlock(p);
 	state_free(&st);
 	return rc;

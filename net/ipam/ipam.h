@@ -3,6 +3,7 @@
 #ifndef TUG_IPAM_H
 #define TUG_IPAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,9 +42,10 @@ void ipam_close(struct ipam *p);
  * Leases one address from every range to (id, ifname), or returns the ones it holds
  * already, so that a retried ADD gets the same addresses. out[i] is range i's. When a
  * range is full nothing is kept and the result is -ENOSPC. Addresses are handed out
- * round-robin, so a released one is not reused at once.
+ * round-robin, so a released one is not reused at once. *fresh (optional) says whether
+ * any lease was made now: a caller that fails afterwards releases only what it made.
  */
-int ipam_alloc(struct ipam *p, const char *id, const char *ifname, struct ipaddr *out,
+int ipam_alloc(struct ipam *p, const char *id, const char *ifname, struct ipaddr *out, bool *fresh,
                struct err *e);
 /* Releases every address of (id, ifname); 0 when it had none. */
 int ipam_release(struct ipam *p, const char *id, const char *ifname, struct err *e);

@@ -70,7 +70,7 @@ static const char *alloc_str(struct ipam *p, const char *id, char *s)
 {
 	struct ipaddr a[IPAM_MAX_RANGES];
 	struct err e = { 0 };
-	if (ipam_alloc(p, id, "eth0", a, &e) < 0)
+	if (ipam_alloc(p, id, "eth0", a, NULL, &e) < 0)
 		return NULL;
 	return ipaddr_str(&a[0], s);
 }
@@ -91,7 +91,7 @@ static void test_leases_skip_network_gateway_and_last_address(void **state)
 	}
 	struct ipaddr a[1];
 	struct err e = { 0 };
-	assert_int_equal(ipam_alloc(p, "c9", "eth0", a, &e), -ENOSPC);
+	assert_int_equal(ipam_alloc(p, "c9", "eth0", a, NULL, &e), -ENOSPC);
 	assert_non_null(strstr(e.msg, "10.250.0.0/29"));
 	ipam_close(p);
 }
@@ -102,12 +102,16 @@ static void test_same_owner_gets_the_same_address_again(void **state)
 	char s1[IPADDR_STRLEN], s2[IPADDR_STRLEN];
 	add_range(f, "10.250.0.0/24", NULL);
 	struct ipam *p = open_ipam(f);
-	assert_non_null(alloc_str(p, "c1", s1));
-	assert_non_null(alloc_str(p, "c1", s2));
-	assert_string_equal(s1, s2);
+	struct ipaddr a1[1], a2[1];
+	bool fresh = false;
+	assert_int_equal(ipam_alloc(p, "c1", "eth0", a1, &fresh, NULL), 0);
+	assert_true(fresh);
+	assert_int_equal(ipam_alloc(p, "c1", "eth0", a2, &fresh, NULL), 0);
+	assert_false(fresh);
+	assert_string_equal(ipaddr_str(&a1[0], s1), ipaddr_str(&a2[0], s2));
 	/* Another interface of the same container is another attachment. */
 	struct ipaddr a[1];
-	assert_int_equal(ipam_alloc(p, "c1", "net1", a, NULL), 0);
+	assert_int_equal(ipam_alloc(p, "c1", "net1", a, NULL, NULL), 0);
 	assert_string_not_equal(ipaddr_str(&a[0], s2), s1);
 	ipam_close(p);
 }
@@ -140,10 +144,10 @@ static void test_full_range_in_dual_stack_keeps_nothing(void **state)
 	struct ipam *p = open_ipam(f);
 	struct ipaddr a[2], got[2];
 	char s[IPADDR_STRLEN];
-	assert_int_equal(ipam_alloc(p, "a", "eth0", a, NULL), 0);
+	assert_int_equal(ipam_alloc(p, "a", "eth0", a, NULL, NULL), 0);
 	assert_string_equal(ipaddr_str(&a[0], s), "10.250.0.2");
 	assert_string_equal(ipaddr_str(&a[1], s), "fd00:250::2");
-	assert_int_equal(ipam_alloc(p, "b", "eth0", a, NULL), -ENOSPC);
+	assert_int_equal(ipam_alloc(p, "b", "eth0", a, NULL, NULL), -ENOSPC);
 	assert_int_equal(ipam_lookup(p, "b", "eth0", got, NULL), 0);
 	assert_int_equal(got[0].family, 0);
 	assert_int_equal(got[1].family, 0);
@@ -269,9 +273,9 @@ static void test_owners_with_blanks_are_refused(void **state)
 	struct ipam *p = open_ipam(f);
 	struct ipaddr a[1];
 	struct err e = { 0 };
-	assert_int_equal(ipam_alloc(p, "a b", "eth0", a, &e), -EINVAL);
-	assert_int_equal(ipam_alloc(p, "a", "", a, &e), -EINVAL);
-	assert_int_equal(ipam_alloc(p, "a", "eth0\n", a, &e), -EINVAL);
+	assert_int_equal(ipam_alloc(p, "a b", "eth0", a, NULL, &e), -EINVAL);
+	assert_int_equal(ipam_alloc(p, "a", "", a, NULL, &e), -EINVAL);
+	assert_int_equal(ipam_alloc(p, "a", "eth0\n", a, NULL, &e), -EINVAL);
 	ipam_close(p);
 }
 
@@ -294,7 +298,7 @@ static void test_concurrent_processes_never_share_an_address(void **state)
 				char id[32];
 				struct ipaddr a[2];
 				snprintf(id, sizeof(id), "p%d-%d", k, i);
-				bad |= ipam_alloc(p, id, "eth0", a, NULL) < 0;
+				bad |= ipam_alloc(p, id, "eth0", a, NULL, NULL) < 0;
 			}
 			ipam_close(p);
 			_exit(bad);
