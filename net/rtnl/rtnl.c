@@ -7,9 +7,11 @@
 #include <linux/veth.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "net/rtnl/rtnl.h"
 
@@ -21,7 +23,7 @@ struct rtnl {
 	unsigned portid;
 	uint32_t seq;
 	char ext[200]; /* the kernel's extended-ack message for the last failed request */
-	char buf[RTNL_BUF];
+	char *buf;     /* RTNL_BUF bytes, not zeroed: only the pages replies use get touched */
 };
 
 /* One request in flight: the caller's per-message callback and where the walk stands. */
@@ -122,7 +124,7 @@ static int talk(struct rtnl *r, struct nlmsghdr *nlh, int (*fn)(const struct nlm
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, sizeof(r->buf));
+		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, RTNL_BUF);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -161,6 +163,7 @@ int rtnl_open(struct rtnl **out, struct err *e)
 	struct rtnl *r = xcalloc(1, sizeof(*r));
 	int one = 1;
 
+	r->buf = xmalloc(RTNL_BUF);
 	r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!r->nl || mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		int rc = -errno;
@@ -203,6 +206,7 @@ void rtnl_close(struct rtnl *r)
 		return;
 	if (r->nl)
 		mnl_socket_close(r->nl);
+	free(r->buf);
 	free(r);
 }
 
@@ -483,7 +487,7 @@ static int wait_unlisted(struct rtnl *r, int index, uint32_t seq)
 			return -errno;
 		if (n <= 0)
 			continue;
-		ssize_t len = recv(fd, r->buf, sizeof(r->buf), 0);
+		ssize_t len = recv(fd, r->buf, RTNL_BUF, 0);
 		if (len < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -515,42 +519,65 @@ static int wait_unlisted(struct rtnl *r, int index, uint32_t seq)
 	}
 }
 
+/* What the helper that sends a delete needs, in memory nobody frees under it. */
+struct helper {
+	int fd;
+	size_t len;
+	char msg[256];
+};
+
+#define HELPER_STACK (32 * 1024)
+
+/*
+ * The helper shares our memory (CLONE_VM: nothing is copied, which matters where
+ * page-table work is dear) but not our thread, so it makes raw system calls only and
+ * touches no libc state. It lets go of stdio and of every other descriptor (an IPAM
+ * lock among them would otherwise stay held), then sends the request and blocks in the
+ * kernel for as long as the teardown takes.
+ */
+__attribute__((no_sanitize("address"))) static int helper_main(void *arg)
+{
+	struct helper *h = arg;
+	long nul = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		syscall(SYS_dup3, nul, 0, 0);
+		syscall(SYS_dup3, nul, 1, 0);
+		syscall(SYS_dup3, nul, 2, 0);
+	}
+	if (h->fd > 3)
+		syscall(SYS_close_range, 3, h->fd - 1, 0);
+	syscall(SYS_close_range, h->fd + 1, ~0U, 0);
+	syscall(SYS_sendto, h->fd, h->msg, h->len, 0, NULL, 0);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
 int rtnl_link_del_detached(struct rtnl *r, int index, struct err *e)
 {
-	int fd = mnl_socket_get_fd(r->nl), grp = RTNLGRP_LINK, rc, status;
-	char req[256];
-	struct nlmsghdr *nlh = put_header(req, RTM_DELLINK, NLM_F_REQUEST);
-	pid_t pid;
+	int fd = mnl_socket_get_fd(r->nl), grp = RTNLGRP_LINK, rc;
+	struct nlmsghdr *nlh;
+	struct helper *h;
+	char *mem;
 
-	put_del(nlh, index, NULL);
-	nlh->nlmsg_seq = ++r->seq;
-	r->ext[0] = '\0';
 	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0)
 		return rtnl_link_del(r, index, NULL, e);
-	/* Two forks, so that the process that waits for the kernel belongs to init and
-	 * never lingers as a zombie of a long-lived caller. */
-	pid = fork();
-	if (pid == 0) {
-		pid_t g = fork();
-		if (g != 0)
-			_exit(g < 0 ? 1 : 0);
-		/* Our caller's runtime reads stdout to its end: let go of it at once. */
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		/* No ack asked: a refusal still comes back, and the parent reads it. */
-		_exit(send(fd, nlh, nlh->nlmsg_len, 0) < 0);
-	}
-	if (pid < 0) {
+	/* Never unmapped: the helper may outlive this call, and the process. */
+	mem = mmap(NULL, HELPER_STACK, PROT_READ | PROT_WRITE,
+	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (mem == MAP_FAILED) {
 		setsockopt(fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp));
 		return rtnl_link_del(r, index, NULL, e);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	h = (struct helper *)mem;
+	/* No ack asked: a refusal still comes back, and we read it here. */
+	nlh = put_header(h->msg, RTM_DELLINK, NLM_F_REQUEST);
+	put_del(nlh, index, NULL);
+	nlh->nlmsg_seq = ++r->seq;
+	h->fd = fd;
+	h->len = nlh->nlmsg_len;
+	r->ext[0] = '\0';
+	if (clone(helper_main, mem + HELPER_STACK, CLONE_VM | SIGCHLD, h) < 0) {
+		munmap(mem, HELPER_STACK);
 		setsockopt(fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp));
 		return rtnl_link_del(r, index, NULL, e);
 	}

@@ -69,9 +69,11 @@ int rtnl_link_del(struct rtnl *r, int index, const char *name, struct err *e);
 /*
  * Deletes a link and returns once the kernel has unlisted it: its name, addresses
  * and routes are gone, and for a veth its peer as well. The kernel then still frees
- * the device after an RCU barrier, which takes tens of milliseconds on small boards;
- * a detached grandchild process waits for that in our place, with stdio closed. The
- * socket must not be used by anyone else meanwhile.
+ * the device after an RCU barrier, which takes tens of milliseconds; a helper process
+ * waits for that in our place, with stdio and every other descriptor closed, so that
+ * a runtime reading our stdout sees EOF when we exit. Meant for short-lived processes
+ * (the CNI plugin): the helper is left to be reaped by init, and leaves behind one
+ * 32 KiB mapping. The socket must not be used by anyone else meanwhile.
  */
 int rtnl_link_del_detached(struct rtnl *r, int index, struct err *e);
 
