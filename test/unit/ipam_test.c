@@ -266,6 +266,64 @@ static void test_bad_lines_in_the_lease_file_are_skipped(void **state)
 	ipam_close(p);
 }
 
+/* A write cut short (a killed plugin) leaves a line without its newline. */
+static void test_a_torn_last_record_is_ignored_and_the_next_starts_afresh(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], s[IPADDR_STRLEN];
+	add_range(f, "10.250.0.0/24", NULL);
+	snprintf(path, sizeof(path), "%s/leases", f->dir);
+	const char *text =
+	    "tug-ipam 2\nboot boot-1\nlease 10.250.0.2 a eth0\nlease 10.250.0.3 b et";
+	assert_int_equal(write_file_atomic(path, text, strlen(text), 0600), 0);
+	struct ipam *p = open_ipam(f);
+	struct ipaddr got[1];
+	assert_int_equal(ipam_lookup(p, "b", "eth0", got, NULL), 0);
+	assert_int_equal(got[0].family, 0);
+	assert_string_equal(alloc_str(p, "c", s), "10.250.0.3");
+	ipam_close(p);
+	p = open_ipam(f);
+	assert_int_equal(ipam_lookup(p, "c", "eth0", got, NULL), 0);
+	assert_string_equal(ipaddr_str(&got[0], s), "10.250.0.3");
+	assert_int_equal(ipam_lookup(p, "a", "eth0", got, NULL), 0);
+	assert_string_equal(ipaddr_str(&got[0], s), "10.250.0.2");
+	ipam_close(p);
+}
+
+static size_t lines_of(const char *path)
+{
+	char *text = NULL;
+	size_t n = 0;
+	assert_int_equal(read_file(path, &text, NULL, 0), 0);
+	for (char *c = text; *c; c++)
+		n += *c == '\n';
+	free(text);
+	return n;
+}
+
+static void test_the_log_is_compacted_when_it_is_mostly_history(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], s[IPADDR_STRLEN];
+	add_range(f, "10.250.0.0/24", NULL);
+	snprintf(path, sizeof(path), "%s/leases", f->dir);
+	struct ipam *p = open_ipam(f);
+	assert_non_null(alloc_str(p, "keep", s));
+	for (int i = 0; i < 200; i++) {
+		assert_non_null(alloc_str(p, "churn", s));
+		assert_int_equal(ipam_release(p, "churn", "eth0", NULL), 0);
+	}
+	assert_true(lines_of(path) < 100);
+	struct ipaddr got[1];
+	assert_int_equal(ipam_lookup(p, "keep", "eth0", got, NULL), 0);
+	assert_string_equal(ipaddr_str(&got[0], s), "10.250.0.2");
+	/* Round-robin survived the compactions: 200 churns later we are past .200. */
+	assert_int_equal(ipam_lookup(p, "churn", "eth0", got, NULL), 0);
+	assert_int_equal(got[0].family, 0);
+	assert_string_equal(alloc_str(p, "next", s), "10.250.0.203");
+	ipam_close(p);
+}
+
 static void test_owners_with_blanks_are_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -352,6 +410,10 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines_in_the_lease_file_are_skipped, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_torn_last_record_is_ignored_and_the_next_starts_afresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_the_log_is_compacted_when_it_is_mostly_history,
+		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owners_with_blanks_are_refused, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_processes_never_share_an_address,
