@@ -58,6 +58,7 @@ static int read_stdin(char **out, struct cni_error *ce)
 	struct buf b = { 0 };
 	for (;;) {
 		buf_reserve(&b, 4096);
+		b.data[b.len] = '\0'; /* empty stdin is an empty string, not stale heap */
 		ssize_t n = read(0, b.data + b.len, b.cap - b.len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
