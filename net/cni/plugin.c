@@ -104,22 +104,40 @@ static cJSON *iface(cJSON *list, const char *name, const uint8_t mac[6], unsigne
 	return o;
 }
 
-/* The ADD result, in the shape of the version the runtime asked for. */
+/* An array member of r, made when missing or not an array. */
+static cJSON *array_of(cJSON *r, const char *key)
+{
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(r, key);
+	if (cJSON_IsArray(a))
+		return a;
+	cJSON_DeleteItemFromObjectCaseSensitive(r, key);
+	return cJSON_AddArrayToObject(r, key);
+}
+
+/*
+ * The ADD result, in the shape of the version the runtime asked for. When a plugin ran
+ * before us in the chain its result (prevResult) is extended, as the spec asks: our
+ * interfaces go after its own, and our addresses point at them.
+ */
 static cJSON *add_result(const struct cni_conf *c, const struct cni_req *q,
                          const struct cni_attachment *at)
 {
 	bool pre1 = cni_version_cmp(c->version, "1.0.0") < 0;
 	unsigned mtu = cni_version_cmp(c->version, "1.1.0") >= 0 ? c->mtu : 0;
-	cJSON *r = cJSON_CreateObject(), *ifs, *ips, *routes;
+	cJSON *r = c->prev_result ? cJSON_Duplicate(c->prev_result, 1) : cJSON_CreateObject();
+	cJSON *ifs, *ips, *routes, *dns;
 	char a[IPADDR_NET_STRLEN], g[IPADDR_STRLEN];
+	int base;
 
+	cJSON_DeleteItemFromObjectCaseSensitive(r, "cniVersion");
 	cJSON_AddStringToObject(r, "cniVersion", c->version);
-	ifs = cJSON_AddArrayToObject(r, "interfaces");
+	ifs = array_of(r, "interfaces");
+	base = cJSON_GetArraySize(ifs);
 	iface(ifs, at->bridge, at->bridge_mac, mtu, NULL);
 	iface(ifs, at->veth, at->veth_mac, mtu, NULL);
 	iface(ifs, q->ifname, at->pod_mac, mtu, q->netns);
-	ips = cJSON_AddArrayToObject(r, "ips");
-	routes = cJSON_AddArrayToObject(r, "routes");
+	ips = array_of(r, "ips");
+	routes = array_of(r, "routes");
 	for (size_t i = 0; i < c->n_ranges; i++) {
 		const struct ipam_range *rg = &c->ranges[i];
 		struct ipaddr_net addr = { at->addrs[i], rg->subnet.len };
@@ -127,7 +145,7 @@ static cJSON *add_result(const struct cni_conf *c, const struct cni_req *q,
 		cJSON *ip = cJSON_CreateObject(), *rt = cJSON_CreateObject();
 		if (pre1)
 			cJSON_AddStringToObject(ip, "version", v4 ? "4" : "6");
-		cJSON_AddNumberToObject(ip, "interface", 2);
+		cJSON_AddNumberToObject(ip, "interface", base + 2);
 		cJSON_AddStringToObject(ip, "address", ipaddr_net_str(&addr, a));
 		cJSON_AddStringToObject(ip, "gateway", ipaddr_str(&rg->gateway, g));
 		cJSON_AddItemToArray(ips, ip);
@@ -135,7 +153,12 @@ static cJSON *add_result(const struct cni_conf *c, const struct cni_req *q,
 		cJSON_AddStringToObject(rt, "gw", g);
 		cJSON_AddItemToArray(routes, rt);
 	}
-	cJSON_AddItemToObject(r, "dns", c->dns ? cJSON_Duplicate(c->dns, 1) : cJSON_CreateObject());
+	dns = cJSON_GetObjectItemCaseSensitive(r, "dns");
+	if (!cJSON_IsObject(dns) || !dns->child) {
+		cJSON_DeleteItemFromObjectCaseSensitive(r, "dns");
+		cJSON_AddItemToObject(r, "dns",
+		                      c->dns ? cJSON_Duplicate(c->dns, 1) : cJSON_CreateObject());
+	}
 	return r;
 }
 

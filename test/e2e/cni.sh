@@ -262,6 +262,20 @@ in_ns n1 nft delete table inet "$T"
 plugin n1 CHECK m1 m1 "$tmp/m1.prev"
 check "CHECK notices the masquerade table is gone" jqe '.code==101 and (.details|contains("ipMasq"))' "$tmp/out/m1.CHECK"
 
+# A plugin earlier in the chain: its result is extended, not replaced.
+jq '. + {prevResult: {cniVersion: "1.0.0", interfaces: [{name: "up0", mac: "02:00:00:00:00:01"}],
+	ips: [{address: "192.0.2.9/32", interface: 0}], dns: {nameservers: ["10.43.0.10"]}}}' \
+	"$tmp/a.json" >"$tmp/chain.json"
+ns p1
+plugin n1 ADD p1 p1 "$tmp/chain.json"
+check "an ADD given a prevResult keeps it and appends its own interfaces and addresses" jqe \
+	'(.interfaces|length)==4 and .interfaces[0].name=="up0" and .interfaces[3].name=="eth0" and (.ips|length)==3 and .ips[0].address=="192.0.2.9/32" and .ips[1].interface==3 and .ips[2].interface==3 and .dns.nameservers==["10.43.0.10"]' \
+	"$tmp/out/p1.ADD"
+with_prev "$tmp/a.json" "$tmp/out/p1.ADD" "$tmp/p1.prev"
+plugin n1 CHECK p1 p1 "$tmp/p1.prev"
+check "... and CHECK finds its interface in the longer list" test $? -eq 0
+plugin n1 DEL p1 p1 "$tmp/p1.prev"
+
 # ---------------------------------------------------------------------------------------------
 # The same sequence against Debian's reference plugins (bridge + host-local)
 if [ -x "$REF/bridge" ] && [ -x "$REF/host-local" ]; then
