@@ -18,6 +18,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM # so that the EXIT trap runs on these too
 for n in node pt pr; do ip netns add "$ns-$n" || exit 1; done
 mkdir -p "$tmp/bin"
 ln -s "$TUG" "$tmp/bin/tug-cni"

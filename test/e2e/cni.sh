@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM # so that the EXIT trap runs on these too
 
 ns() { ip netns add "$P-$1"; }
 in_ns() { # in_ns NAME command...: runs a command inside one of our namespaces
