@@ -147,11 +147,15 @@ int ipam_open(struct ipam **out, const struct ipam_opts *o, struct err *e)
 		snprintf(p->boot, sizeof(p->boot), "%s", o->boot_id);
 	else
 		read_boot_id(p->boot, sizeof(p->boot));
-	if ((rc = mkdir_p(o->dir, 0700)) < 0) {
-		err_set(e, rc, "create IPAM directory %s: %s", o->dir, strerror(-rc));
-		goto fail;
-	}
+	/* The directory exists but for the first pod: try the lock file first. */
 	p->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (p->lockfd < 0 && errno == ENOENT) {
+		if ((rc = mkdir_p(o->dir, 0700)) < 0) {
+			err_set(e, rc, "create IPAM directory %s: %s", o->dir, strerror(-rc));
+			goto fail;
+		}
+		p->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
 	if (p->lockfd < 0) {
 		rc = -errno;
 		err_set(e, rc, "open %s: %s", path, strerror(-rc));
@@ -250,13 +254,19 @@ static int load(struct ipam *p, struct state *st, struct err *e)
 		*(nl ? nl : text) = '\0'; /* drop the torn line */
 	}
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char w[4][ID_MAX + 1];
+		char *w[5], *tok, *tsave = NULL;
 		struct ipaddr a;
-		int n, i;
+		int n = 0, i;
 		lineno++;
-		n = sscanf(line, "%15s %256s %256s %256s", w[0], w[1], w[2], w[3]);
-		if (n < 1 || w[0][0] == '#' || !strcmp(w[0], "tug-ipam"))
+		/* Words split in place: a record never holds more than four. */
+		for (tok = strtok_r(line, " \t", &tsave); tok && n < 5;
+		     tok = strtok_r(NULL, " \t", &tsave))
+			w[n++] = tok;
+		if (n < 1 || n > 4 || w[0][0] == '#' || !strcmp(w[0], "tug-ipam")) {
+			if (n > 4)
+				log_warn("%s:%d: skipping unreadable line", path, lineno);
 			continue;
+		}
 		if (!strcmp(w[0], "boot") && n == 2) {
 			if (p->boot[0] && strcmp(w[1], p->boot) != 0)
 				st->stale = true;
@@ -269,7 +279,7 @@ static int load(struct ipam *p, struct state *st, struct err *e)
 			continue;
 		}
 		if (!strcmp(w[0], "lease") && n == 4 && ipaddr_parse(w[1], &a) == 0 &&
-		    valid_token(w[3], 15)) {
+		    valid_token(w[2], ID_MAX) && valid_token(w[3], 15)) {
 			if ((i = find(st, &a)) >= 0)
 				state_drop(st, (size_t)i);
 			state_add(st, &a, w[2], w[3]);
