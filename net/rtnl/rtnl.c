@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 
 #include "net/rtnl/rtnl.h"
@@ -470,9 +471,43 @@ int rtnl_link_del(struct rtnl *r, int index, const char *name, struct err *e)
 	return 0;
 }
 
-/* Waits on r's socket, which listens to link events, for the removal of index or for the
- * kernel's refusal of request seq. */
-static int wait_unlisted(struct rtnl *r, int index, uint32_t seq)
+/* Looks through one datagram for the removal of index, or the refusal of request seq.
+ * Returns 0 (removed), a negative errno (refused), or 1 (neither). */
+static int scan_unlisted(const char *buf, ssize_t len, int index, uint32_t seq)
+{
+	int left = (int)len;
+	for (const struct nlmsghdr *nlh = (const void *)buf; mnl_nlmsg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (nlh->nlmsg_type == RTM_DELLINK &&
+		    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct ifinfomsg)) {
+			const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+			if (ifi->ifi_index == index)
+				return 0;
+		} else if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq &&
+		           mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct nlmsgerr)) {
+			const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+			if (err->error)
+				return err->error;
+		}
+	}
+	return 1;
+}
+
+/* Asks whether the link is still there: the answer to a stalled or lost wait. */
+static int still_listed(struct rtnl *r, int index)
+{
+	struct rtnl_link l;
+	int rc = rtnl_link_get(r, NULL, index, &l, NULL);
+	return rc == -ENODEV ? 0 : rc == 0 ? -EBUSY : rc;
+}
+
+/*
+ * Waits on r's socket, which listens to link events, for the removal of index or for
+ * the kernel's refusal of request seq; and on pidfd (when there is one) for the helper
+ * that sent the request: if it is gone first, its request is over and the verdict is
+ * already queued, or else the kernel is asked.
+ */
+static int wait_unlisted(struct rtnl *r, int index, uint32_t seq, int pidfd)
 {
 	int fd = mnl_socket_get_fd(r->nl);
 	uint64_t deadline = time_mono_ms() + 10000;
@@ -480,42 +515,34 @@ static int wait_unlisted(struct rtnl *r, int index, uint32_t seq)
 	for (;;) {
 		uint64_t now = time_mono_ms();
 		if (now >= deadline)
-			return -ETIMEDOUT;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, (int)(deadline - now));
+			return still_listed(r, index) == 0 ? 0 : -ETIMEDOUT;
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+			               { .fd = pidfd, .events = POLLIN } };
+		int n = poll(p, pidfd >= 0 ? 2 : 1, (int)(deadline - now));
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n <= 0)
 			continue;
-		ssize_t len = recv(fd, r->buf, RTNL_BUF, 0);
+		bool helper_done = pidfd >= 0 && (p[1].revents & (POLLIN | POLLHUP));
+		ssize_t len = recv(fd, r->buf, RTNL_BUF, helper_done ? MSG_DONTWAIT : 0);
 		if (len < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && helper_done)
+				return still_listed(r, index);
+			if (errno == EAGAIN)
 				continue;
 			if (errno != ENOBUFS)
 				return -errno;
-			/* Events were dropped, maybe ours: ask instead. This request queues
+			/* Events were dropped, maybe ours: ask instead. The request queues
 			 * behind the delete on the kernel's lock, so its answer is final. */
-			struct rtnl_link l;
-			int rc = rtnl_link_get(r, NULL, index, &l, NULL);
-			if (rc == -ENODEV)
+			if (still_listed(r, index) == 0)
 				return 0;
 			continue;
 		}
-		int left = (int)len;
-		for (const struct nlmsghdr *nlh = (const void *)r->buf; mnl_nlmsg_ok(nlh, left);
-		     nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (nlh->nlmsg_type == RTM_DELLINK &&
-			    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct ifinfomsg)) {
-				const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-				if (ifi->ifi_index == index)
-					return 0;
-			} else if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq &&
-			           mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct nlmsgerr)) {
-				const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-				if (err->error)
-					return err->error;
-			}
-		}
+		int rc = scan_unlisted(r->buf, len, index, seq);
+		if (rc <= 0)
+			return rc;
 	}
 }
 
@@ -576,12 +603,20 @@ int rtnl_link_del_detached(struct rtnl *r, int index, struct err *e)
 	h->fd = fd;
 	h->len = nlh->nlmsg_len;
 	r->ext[0] = '\0';
-	if (clone(helper_main, mem + HELPER_STACK, CLONE_VM | SIGCHLD, h) < 0) {
+	pid_t pid = clone(helper_main, mem + HELPER_STACK, CLONE_VM | SIGCHLD, h);
+	if (pid < 0) {
 		munmap(mem, HELPER_STACK);
 		setsockopt(fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp));
 		return rtnl_link_del(r, index, NULL, e);
 	}
-	rc = wait_unlisted(r, index, nlh->nlmsg_seq);
+	/* Without pidfds (before Linux 5.3) a lost request costs the timeout. */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	rc = wait_unlisted(r, index, nlh->nlmsg_seq, pidfd);
+	if (pidfd >= 0) {
+		/* Reap the helper if it is done, so a long-lived caller keeps no zombie. */
+		waitpid(pid, NULL, WNOHANG);
+		close(pidfd);
+	}
 	setsockopt(fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp));
 	return rc < 0 ? fail(r, e, rc, "delete link #%d", index) : 0;
 }
