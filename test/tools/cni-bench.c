@@ -183,9 +183,10 @@ static void cg_teardown(struct plugin *p)
 		if (v >= 0)
 			p->cpu_ms = cg.v1 ? (double)v / 1e6 : (double)v / 1e3;
 	}
+	/* An emptied cgroup can still be busy for a moment while the kernel lets go. */
 	for (int i = 0; i < 2; i++) {
-		if (dirs[i][0])
-			rmdir(dirs[i]);
+		for (int k = 0; dirs[i][0] && k < 100 && rmdir(dirs[i]) < 0 && errno == EBUSY; k++)
+			usleep(20000);
 	}
 }
 
