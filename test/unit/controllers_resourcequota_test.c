@@ -367,6 +367,8 @@ int main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_concurrent_creates_cannot_both_take_the_last_slot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_updates_that_grow_a_charge_are_checked, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_limit_ranges_default_and_bound_containers,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_range_defaults_satisfy_a_quota, setup,
