@@ -177,7 +177,9 @@ static int start_api(struct node *n)
 		log_error("%s", e.msg);
 		return rc;
 	}
-	struct controllers_workloads_opts wo = { 0 };
+	/* The workload controllers watch through the same informers: one cache per kind. */
+	struct controllers_workloads_opts wo = { .informers =
+		                                     ctrl_cluster_informers(n->cluster_ctrls) };
 	return controllers_workloads_start(n->ctrl_client, &wo, &n->workload_ctrls);
 }
 #endif
