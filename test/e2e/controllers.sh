@@ -262,6 +262,10 @@ check "kubectl describe pod of an evicted pod shows TaintManagerEviction" \
 
 # n3 comes back: its Lease is renewed again (and the fake kubelet finishes its pods).
 echo "n1 n2 n3" >"$tmp/alive"
+# As a kubelet does on its return: it posts Ready again.
+hb=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+$K patch node n3 --subresource=status --type=merge -p \
+	"{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"message\":\"kubelet is posting ready status\",\"lastHeartbeatTime\":\"$hb\",\"lastTransitionTime\":\"$hb\"}]}}" >/dev/null
 check "n3, renewing its Lease again, is Ready" \
 	wait_for 30 is node/n3 '{.status.conditions[?(@.type=="Ready")].status}' True
 check "and loses the unreachable taint" wait_for 20 bash -c \
