@@ -170,12 +170,16 @@ static int start_api(struct node *n)
 		return rc;
 	n->ctrl_client = client_local(n->api, n->loop, "system:kube-controller-manager");
 	struct ctrl_cluster_opts co = { .cluster_cidr = c->cluster_cidr,
+		                        .node_monitor_period_ms = c->node_monitor_period_ms,
+		                        .node_monitor_grace_ms = c->node_monitor_grace_ms,
 		                        .root_ca_pem = serve_ca_pem(n->serve) };
 	if ((rc = ctrl_cluster_start(n->ctrl_client, &co, &n->cluster_ctrls, &e)) < 0) {
 		log_error("%s", e.msg);
 		return rc;
 	}
-	struct controllers_workloads_opts wo = { 0 };
+	/* The workload controllers watch through the same informers: one cache per kind. */
+	struct controllers_workloads_opts wo = { .informers =
+		                                     ctrl_cluster_informers(n->cluster_ctrls) };
 	return controllers_workloads_start(n->ctrl_client, &wo, &n->workload_ctrls);
 }
 #endif

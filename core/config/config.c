@@ -64,6 +64,11 @@ static const struct opt opts[] = {
 	  "Pod network; each node gets a /24 of it", "CIDR" },
 	{ "service-cidr", 0, OPT_STR, CFG_SERVER, O(service_cidr), "10.43.0.0/16",
 	  "Service ClusterIP range", "CIDR" },
+	{ "node-monitor-period", 0, OPT_DURATION, CFG_SERVER, O(node_monitor_period_ms), "5s",
+	  "How often the node lifecycle controller checks node health", "DURATION" },
+	{ "node-monitor-grace-period", 0, OPT_DURATION, CFG_SERVER, O(node_monitor_grace_ms), "40s",
+	  "How long a node's Lease may go unrenewed before the node is marked Unknown",
+	  "DURATION" },
 	{ "cluster-dns", 0, OPT_STR, CFG_NODE, O(cluster_dns), "10.43.0.10",
 	  "Cluster DNS service IP", "IP" },
 	{ "cluster-domain", 0, OPT_STR, CFG_NODE, O(cluster_domain), "cluster.local",
@@ -499,6 +504,13 @@ int config_validate(const struct tug_config *c, unsigned cmd, struct err *e)
 	if (c->node_lease_ms < 1000)
 		return err_set(e, -EINVAL, "--node-lease-interval: must be at least 1s");
 	if (cmd & CFG_SERVER) {
+		if (c->node_monitor_period_ms < 100 || c->node_monitor_period_ms > 3600000)
+			return err_set(e, -EINVAL,
+			               "--node-monitor-period: must be between 100ms and 1h");
+		if (c->node_monitor_grace_ms < c->node_monitor_period_ms)
+			return err_set(e, -EINVAL,
+			               "--node-monitor-grace-period: must be at least "
+			               "--node-monitor-period");
 		/* 0 lets the kernel pick a free port (tests); the kubeconfig names it. */
 		if (c->https_listen_port < 0 || c->https_listen_port > 65535)
 			return err_set(e, -EINVAL,

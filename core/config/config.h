@@ -50,6 +50,8 @@ struct tug_config {
 	struct str_list tls_san;
 	char *cluster_cidr;
 	char *service_cidr;
+	uint64_t node_monitor_period_ms;
+	uint64_t node_monitor_grace_ms;
 	char *cluster_dns;
 	char *cluster_domain;
 	char *write_kubeconfig;

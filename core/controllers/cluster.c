@@ -69,3 +69,8 @@ void ctrl_cluster_stop(struct ctrl_cluster *cc)
 	free(cc->root_ca);
 	free(cc);
 }
+
+struct ctrl_informers *ctrl_cluster_informers(const struct ctrl_cluster *cc)
+{
+	return cc ? cc->inf : NULL;
+}

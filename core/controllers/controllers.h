@@ -109,6 +109,8 @@ struct ctrl_cluster;
 int ctrl_cluster_start(struct client *c, const struct ctrl_cluster_opts *o,
                        struct ctrl_cluster **out, struct err *e);
 void ctrl_cluster_stop(struct ctrl_cluster *cc);
+/* The informers the cluster controllers share, for other components of the process. */
+struct ctrl_informers *ctrl_cluster_informers(const struct ctrl_cluster *cc);
 
 /* ====================================================================================== */
 
@@ -139,6 +141,9 @@ struct controllers_workloads_opts {
 	int64_t (*now_ms)(void *arg);
 	void *now_arg;
 	uint64_t resync_ms; /* every key is synced again this often; 0: 30 s */
+	/* Informers shared with other controllers (one watch and cache per kind in the
+	 * process); NULL: a set of their own. Must outlive controllers_workloads_stop. */
+	struct ctrl_informers *informers;
 };
 
 struct controllers_workloads;

@@ -497,8 +497,8 @@ struct wl_ctl *wl_cronjob_new(struct wl *w)
 	cc->c.resync = cj_resync;
 	cc->c.free = cj_free;
 	struct informer_handlers ch = { on_cj, on_cj_update, on_cj, NULL, cc };
-	informer_add_handlers(w->inf[WL_CJ], &ch);
+	wl_watch(w, WL_CJ, &ch);
 	struct informer_handlers jh = { on_job, on_job_update, on_job, NULL, cc };
-	informer_add_handlers(w->inf[WL_JOBS], &jh);
+	wl_watch(w, WL_JOBS, &jh);
 	return &cc->c;
 }

@@ -996,12 +996,12 @@ struct wl_ctl *wl_daemonset_new(struct wl *w)
 	dc->c.resync = ds_resync;
 	dc->c.free = ds_free;
 	struct informer_handlers dh = { on_ds, on_ds_update, on_ds, NULL, dc };
-	informer_add_handlers(w->inf[WL_DS], &dh);
+	wl_watch(w, WL_DS, &dh);
 	struct informer_handlers ph = { on_pod_add, on_pod_update, on_pod_del, NULL, dc };
-	informer_add_handlers(w->inf[WL_PODS], &ph);
+	wl_watch(w, WL_PODS, &ph);
 	struct informer_handlers nh = { on_node, on_node_update, on_node, NULL, dc };
-	informer_add_handlers(w->inf[WL_NODES], &nh);
+	wl_watch(w, WL_NODES, &nh);
 	struct informer_handlers ch = { on_cr, on_cr_update, on_cr, NULL, dc };
-	informer_add_handlers(w->inf[WL_CR], &ch);
+	wl_watch(w, WL_CR, &ch);
 	return &dc->c;
 }

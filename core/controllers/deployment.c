@@ -1181,10 +1181,10 @@ struct wl_ctl *wl_deployment_new(struct wl *w)
 	dc->c.resync = d_resync;
 	dc->c.free = d_free;
 	struct informer_handlers dh = { on_d_add, on_d_update, on_d_add, NULL, dc };
-	informer_add_handlers(w->inf[WL_DEPLOY], &dh);
+	wl_watch(w, WL_DEPLOY, &dh);
 	struct informer_handlers rh = { on_rs_add, on_rs_update, on_rs_del, NULL, dc };
-	informer_add_handlers(w->inf[WL_RS], &rh);
+	wl_watch(w, WL_RS, &rh);
 	struct informer_handlers ph = { NULL, NULL, on_pod_del, NULL, dc };
-	informer_add_handlers(w->inf[WL_PODS], &ph);
+	wl_watch(w, WL_PODS, &ph);
 	return &dc->c;
 }

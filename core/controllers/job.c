@@ -850,8 +850,8 @@ struct wl_ctl *wl_job_new(struct wl *w)
 	jc->c.resync = job_resync;
 	jc->c.free = job_free;
 	struct informer_handlers jh = { on_job, on_job_update, on_job, NULL, jc };
-	informer_add_handlers(w->inf[WL_JOBS], &jh);
+	wl_watch(w, WL_JOBS, &jh);
 	struct informer_handlers ph = { on_pod_add, on_pod_update, on_pod_del, NULL, jc };
-	informer_add_handlers(w->inf[WL_PODS], &ph);
+	wl_watch(w, WL_PODS, &ph);
 	return &jc->c;
 }

@@ -457,8 +457,8 @@ struct wl_ctl *wl_replicaset_new(struct wl *w)
 	r->c.resync = rs_resync;
 	r->c.free = rs_free;
 	struct informer_handlers ph = { on_pod_add, on_pod_update, on_pod_del, NULL, r };
-	informer_add_handlers(w->inf[WL_PODS], &ph);
+	wl_watch(w, WL_PODS, &ph);
 	struct informer_handlers rh = { on_rs_add, on_rs_update, on_rs_del, NULL, r };
-	informer_add_handlers(w->inf[WL_RS], &rh);
+	wl_watch(w, WL_RS, &rh);
 	return &r->c;
 }

@@ -840,10 +840,10 @@ struct wl_ctl *wl_statefulset_new(struct wl *w)
 	sc->c.resync = ss_resync;
 	sc->c.free = ss_free;
 	struct informer_handlers sh = { on_set, on_set_update, on_set, NULL, sc };
-	informer_add_handlers(w->inf[WL_STS], &sh);
+	wl_watch(w, WL_STS, &sh);
 	struct informer_handlers ph = { on_pod_add, on_pod_update, on_pod_del, NULL, sc };
-	informer_add_handlers(w->inf[WL_PODS], &ph);
+	wl_watch(w, WL_PODS, &ph);
 	struct informer_handlers ch = { on_cr, on_cr_update, on_cr, NULL, sc };
-	informer_add_handlers(w->inf[WL_CR], &ch);
+	wl_watch(w, WL_CR, &ch);
 	return &sc->c;
 }

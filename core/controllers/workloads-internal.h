@@ -46,6 +46,8 @@ struct wl_expect {
 struct wl_ctl;
 struct wl;
 
+#define WL_MAX_SUBS 32
+
 /* What the shared informer handlers get: which resource of which set of controllers. */
 struct wl_res_arg {
 	struct wl *w;
@@ -59,6 +61,12 @@ struct wl {
 	void *now_arg;
 	uint64_t resync_ms;
 	unsigned which;
+	/* The process's shared informers (ours when the caller gave none); inf[] are their
+	 * caches, and subs[] our subscriptions to them, dropped at stop. */
+	struct ctrl_informers *sh;
+	bool own_sh;
+	int subs[WL_MAX_SUBS];
+	size_t nsubs;
 	struct informer *inf[WL_NRES];
 	const struct reg_kind *kind[WL_NRES];
 	struct wl_index idx[WL_NRES];
@@ -94,6 +102,8 @@ struct wl_ctl *wl_statefulset_new(struct wl *w);
 struct wl_ctl *wl_job_new(struct wl *w);
 struct wl_ctl *wl_cronjob_new(struct wl *w);
 
+/* Subscribes h to resource r on the shared informers (until the controllers stop). */
+void wl_watch(struct wl *w, enum wl_res r, const struct informer_handlers *h);
 /* Sets up c's queue (named after c->name) calling c->sync once the informers have synced. */
 void wl_ctl_init(struct wl_ctl *c, struct wl *w, const char *name);
 void wl_ctl_destroy(struct wl_ctl *c);

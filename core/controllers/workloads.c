@@ -1,4 +1,5 @@
 /* workloads: the shared informers, owner indexes, writes and queues of the workload controllers. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -163,12 +164,19 @@ static void on_del(void *arg, const cJSON *obj)
 	fresh_seen(a->w, a->r, obj, true);
 }
 
+static bool all_synced(const struct wl *w)
+{
+	for (int r = 0; r < WL_NRES; r++)
+		if (!w->inf[r] || !informer_synced(w->inf[r]))
+			return false;
+	return true;
+}
+
 static void on_synced(void *arg)
 {
 	struct wl_res_arg *a = arg;
-	for (int r = 0; r < WL_NRES; r++)
-		if (a->w->inf[r] && !informer_synced(a->w->inf[r]))
-			return;
+	if (!all_synced(a->w))
+		return;
 	log_debug("workload informers synced");
 	for (size_t i = 0; i < ARRAY_SIZE(a->w->ctl); i++)
 		if (a->w->ctl[i])
@@ -710,11 +718,14 @@ static void on_resync(struct loop *l, struct loop_timer *t)
 
 bool controllers_workloads_synced(const struct controllers_workloads *cw)
 {
-	const struct wl *w = &cw->w;
-	for (int r = 0; r < WL_NRES; r++)
-		if (w->inf[r] && !informer_synced(w->inf[r]))
-			return false;
-	return true;
+	return all_synced(&cw->w);
+}
+
+void wl_watch(struct wl *w, enum wl_res r, const struct informer_handlers *h)
+{
+	assert(w->nsubs < WL_MAX_SUBS);
+	w->subs[w->nsubs++] = ctrl_informers_watch(w->sh, w->kind[r], h);
+	w->inf[r] = ctrl_informers_get(w->sh, w->kind[r]);
 }
 
 void controllers_workloads_resync(struct controllers_workloads *cw)
@@ -749,17 +760,23 @@ int controllers_workloads_start(struct client *c, const struct controllers_workl
 			free(cw);
 			return -ENOENT;
 		}
-		w->inf[r] = informer_new(c, w->kind[r], NULL, NULL);
+	}
+	w->sh = o && o->informers ? o->informers : ctrl_informers_new(c);
+	w->own_sh = !(o && o->informers);
+	/* The index handlers first, so controllers' handlers see the indexes updated. A shared
+	 * informer that has synced already replays its cache to each new subscriber. */
+	for (int r = 0; r < WL_NRES; r++) {
 		w->hargs[r].w = w;
 		w->hargs[r].r = (enum wl_res)r;
 		struct informer_handlers h = { on_add, on_update, on_del, on_synced, &w->hargs[r] };
-		informer_add_handlers(w->inf[r], &h);
+		wl_watch(w, (enum wl_res)r, &h);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(makers); i++)
 		if (w->which & (1u << i))
 			w->ctl[i] = makers[i](w);
-	for (int r = 0; r < WL_NRES; r++)
-		informer_start(w->inf[r]);
+	/* Informers that were synced before the controllers existed: start them now. */
+	if (all_synced(w))
+		on_synced(&w->hargs[0]);
 	loop_timer_init(&w->resync, on_resync);
 	loop_timer_arm(w->loop, &w->resync, w->resync_ms);
 	*out = cw;
@@ -777,10 +794,14 @@ void controllers_workloads_stop(struct controllers_workloads *cw)
 		return;
 	struct wl *w = &cw->w;
 	loop_timer_disarm(w->loop, &w->resync);
-	for (int r = 0; r < WL_NRES; r++) {
-		informer_free(w->inf[r]);
+	for (size_t i = 0; i < w->nsubs; i++)
+		ctrl_informers_unwatch(w->sh, w->subs[i]);
+	w->nsubs = 0;
+	if (w->own_sh)
+		ctrl_informers_free(w->sh);
+	w->sh = NULL;
+	for (int r = 0; r < WL_NRES; r++)
 		w->inf[r] = NULL;
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(w->ctl); i++)
 		if (w->ctl[i]) {
 			w->ctl[i]->free(w->ctl[i]);

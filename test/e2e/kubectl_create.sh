@@ -68,6 +68,11 @@ o = json.load(sys.stdin)
 m = o.get("metadata", {})
 for k in ("uid", "resourceVersion", "creationTimestamp", "namespace"):
     m.pop(k, None)
+# Controllers write status on their own time (timestamps, counts): compare what was created.
+o.pop("status", None)
+m["managedFields"] = [f for f in m.get("managedFields", []) if f.get("subresource") != "status"]
+if not m["managedFields"]:
+    m.pop("managedFields")
 for f in m.get("managedFields", []):
     f.pop("time", None)
 s = o.get("spec", {})
@@ -187,6 +192,8 @@ same "create clusterrolebinding" clusterrolebindings.rbac.authorization.k8s.io n
 same "create serviceaccount" serviceaccounts robot serviceaccount {}
 same "create quota" resourcequotas compute quota {} --hard=cpu=2,memory=1Gi,pods=10 --scopes=NotTerminating
 check "quota: hard limits and scopes" is 'o["spec"]["hard"] == {"cpu": "2", "memory": "1Gi", "pods": "10"} and o["spec"]["scopes"] == ["NotTerminating"]'
+# Enforced from now on, it would refuse the pods below, which ask for no cpu.
+$K -n pb delete resourcequota compute >/dev/null
 
 # kubectl certificate approve: PUT .../approval with the CSR and a new condition, in protobuf.
 if command -v openssl >/dev/null; then

@@ -41,6 +41,8 @@ static void test_defaults_follow_k3s(void **state)
 	assert_string_equal(c.service_cidr, "10.43.0.0/16");
 	assert_int_equal(c.https_listen_port, 6443);
 	assert_int_equal(c.node_lease_ms, 10000);
+	assert_int_equal(c.node_monitor_period_ms, 5000);
+	assert_int_equal(c.node_monitor_grace_ms, 40000);
 	config_free(&c);
 }
 
@@ -114,6 +116,15 @@ static void test_bad_values_get_clear_messages(void **state)
 	char *a7[] = { "--config", "/dev/null", "--server", "https://x:6443" };
 	assert_int_equal(load(&c, CFG_SERVER, &e, 4, a7), -EINVAL);
 	assert_non_null(strstr(e.msg, "does not apply"));
+	config_free(&c);
+	char *a8[] = { "--config",
+		       "/dev/null",
+		       "--node-monitor-period",
+		       "5s",
+		       "--node-monitor-grace-period",
+		       "2s" };
+	assert_int_equal(load(&c, CFG_SERVER, &e, 6, a8), -EINVAL);
+	assert_non_null(strstr(e.msg, "--node-monitor-grace-period"));
 	config_free(&c);
 }
 

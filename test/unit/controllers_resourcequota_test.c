@@ -365,6 +365,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_creates_over_the_quota_are_refused_with_upstreams_message, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_updates_that_grow_a_charge_are_checked, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_concurrent_creates_cannot_both_take_the_last_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_updates_that_grow_a_charge_are_checked, setup,
