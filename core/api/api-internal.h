@@ -13,6 +13,7 @@ struct api {
 	int https_port;
 	api_pod_log_fn pod_log; /* the kubelet's pods/log, when this process runs one */
 	void *pod_log_arg;
+	char *admin_token;
 };
 
 /* Stored form: canonical JSON without metadata.resourceVersion, apiVersion, kind and

@@ -26,6 +26,9 @@ struct api_opts {
 	int node_port_min, node_port_max;
 	const char *advertise_ip; /* endpoints of the kubernetes Service */
 	int https_port;
+	/* A bearer token that authenticates as system:admin (system:masters), as a static token
+	 * file would upstream; NULL for none. For clients without certificates (wrk, scripts). */
+	const char *admin_token;
 };
 
 int api_new(struct api **out, const struct api_opts *o, struct err *e);
@@ -89,6 +92,9 @@ struct api_filter {
 
 /* The object with its resourceVersion (caller frees *out). 404 if absent. */
 int api_get(struct api *a, const struct api_target *t, cJSON **out, struct api_status *st);
+
+/* The same as JSON text appended to out, without parsing the stored object when it can. */
+int api_get_json(struct api *a, const struct api_target *t, struct buf *out, struct api_status *st);
 
 enum api_rv_match { API_RV_UNSET, API_RV_NOT_OLDER_THAN, API_RV_EXACT };
 
@@ -173,9 +179,35 @@ typedef int (*api_event_fn)(void *arg, const char *type, cJSON *obj);
 int api_watch(struct api *a, const struct api_target *t, const struct api_watch_opts *o,
               api_event_fn fn, void *arg, struct api_watch **out, struct api_status *st);
 void api_watch_resume(struct api_watch *w);
+/* The event as a line of a JSON watch stream ({"type":...,"object":...}\n), encoded once for
+ * all watchers of the same change; scratch holds it when it cannot be shared. The text is
+ * valid until the next event is delivered. */
+const char *api_watch_line(const char *type, const cJSON *obj, size_t *len, struct buf *scratch);
 /* Sends a BOOKMARK with the current revision now (the HTTP layer calls it periodically). */
 void api_watch_bookmark(struct api_watch *w);
 void api_watch_stop(struct api_watch *w);
+
+/* --- resource quota ----------------------------------------------------------------- */
+
+/*
+ * What obj (of kind k) charges against ResourceQuotas, added into usage (a ResourceList: an
+ * object of quantity strings), as upstream's evaluators count it. Every object counts 1 in
+ * count/<resource>[.<group>]; a pod that is not finished (nor past its deletion grace) adds
+ * "pods" and its requests ("cpu" and "requests.cpu", memory, ephemeral-storage, hugepages-*,
+ * requests.<extended>) and limits ("limits.cpu", ...), containers summed, init containers at
+ * their peak; a Service adds "services", "services.nodeports" and "services.loadbalancers";
+ * a claim "persistentvolumeclaims", "requests.storage" and the per-storage-class names;
+ * ConfigMaps, Secrets and ResourceQuotas count under their own names. Admission and the quota
+ * controller both use it, so what is charged is what is counted.
+ */
+void api_quota_usage(const struct reg_kind *k, const cJSON *obj, cJSON *usage);
+/* Whether quota applies to obj: unscoped quotas apply to everything; spec.scopes and
+ * spec.scopeSelector (Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass,
+ * CrossNamespacePodAffinity) select pods only. */
+bool api_quota_selects(const cJSON *quota, const struct reg_kind *k, const cJSON *obj);
+/* Whether objects of kind k can charge the quota resource name (as upstream's
+ * MatchingResources). */
+bool api_quota_tracks(const struct reg_kind *k, const char *resource);
 
 /* --- HTTP ---------------------------------------------------------------------------- */
 

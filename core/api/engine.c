@@ -147,6 +147,7 @@ int api_new(struct api **out, const struct api_opts *o, struct err *e)
 	a->np_max = o->node_port_max ? o->node_port_max : 32767;
 	a->advertise_ip = xstrdup(o->advertise_ip ? o->advertise_ip : "127.0.0.1");
 	a->https_port = o->https_port ? o->https_port : 6443;
+	a->admin_token = o->admin_token && *o->admin_token ? xstrdup(o->admin_token) : NULL;
 	const char *cidr = o->service_cidr ? o->service_cidr : "10.43.0.0/16";
 	char ip[64];
 	const char *slash = strchr(cidr, '/');
@@ -182,6 +183,7 @@ void api_free(struct api *a)
 	if (!a)
 		return;
 	free(a->advertise_ip);
+	free(a->admin_token);
 	free(a);
 }
 
@@ -206,6 +208,39 @@ int api_get(struct api *a, const struct api_target *t, cJSON **out, struct api_s
 		if (!*out)
 			rc = STORE_E_CORRUPT;
 	}
+	store_snap_end(sn);
+	if (rc == -ENOENT)
+		return fail_not_found(st, t->k, t->name);
+	if (rc < 0)
+		return fail_store(st, t->k, t->name, rc, NULL);
+	return 0;
+}
+
+int api_get_json(struct api *a, const struct api_target *t, struct buf *out, struct api_status *st)
+{
+	char key[STORE_MAX_KEY + 64];
+	struct store_snap *sn;
+	struct store_kv kv;
+	struct err e = { 0 };
+	int rc;
+
+	if (t->k->from_storage) {
+		/* Stored in another form: convert through the parsed object. */
+		cJSON *obj = NULL;
+		if (api_get(a, t, &obj, st) < 0)
+			return -1;
+		obj_print_buf(out, obj, 0);
+		cJSON_Delete(obj);
+		return 0;
+	}
+	api_key(t->k, t->ns, t->name, key, sizeof(key));
+	if (strlen(key) > STORE_MAX_KEY)
+		return fail_not_found(st, t->k, t->name);
+	if ((rc = store_snap_begin(a->store, 0, &sn, &e)) < 0)
+		return fail_store(st, t->k, t->name, rc, &e);
+	rc = store_snap_get(sn, key, &kv);
+	if (rc == 0)
+		api_splice_rv(out, kv.val, kv.val_len, kv.mod_rev);
 	store_snap_end(sn);
 	if (rc == -ENOENT)
 		return fail_not_found(st, t->k, t->name);
@@ -361,6 +396,7 @@ struct list_walk {
 	int (*fn)(void *arg, cJSON *obj); /* parsed mode */
 	void *arg;
 	long want, got;
+	size_t expect; /* items the range may hold, to size the output once */
 	bool more;
 	char last[STORE_MAX_KEY + 2];
 	int rc;
@@ -389,6 +425,10 @@ static int list_item(void *arg, const struct store_kv *kv)
 	w->got++;
 	snprintf(w->last, sizeof(w->last), "%s", kv->key);
 	if (w->out) {
+		/* One allocation for the whole list: growing by doubling copies and faults in
+		 * fresh pages over and over, which costs more than building the list. */
+		if (w->got == 1 && w->expect > 1)
+			buf_reserve(w->out, w->expect * (kv->val_len + kv->val_len / 8 + 32));
 		if (w->got > 1)
 			buf_addc(w->out, ',');
 		if (w->t->k->from_storage)
@@ -414,6 +454,9 @@ static int list_walk(struct api *a, const struct api_target *t, const struct api
 		return -1;
 	api_prefix(t->k, t->ns, prefix, sizeof(prefix));
 	w->want = o->limit > 0 ? o->limit : 0;
+	if (w->out && store_snap_count(sn, prefix, &w->expect) == 0 && w->want &&
+	    w->expect > (size_t)w->want)
+		w->expect = (size_t)w->want;
 	rc = store_snap_range(sn, prefix, start, 0, list_item, w, NULL);
 	*rev = store_snap_rev(sn);
 	store_snap_end(sn);
@@ -440,26 +483,24 @@ int api_list(struct api *a, const struct api_target *t, const struct api_list_op
 {
 	char av[64];
 	char cont[STORE_MAX_KEY * 2 + 128];
-	struct buf items = { 0 };
-	struct list_walk w = { .t = t, .o = o, .out = &items };
+	struct list_walk w = { .t = t, .o = o, .out = out };
 	uint64_t rev = 0;
+	size_t start = out->len;
 
+	/* Items straight into out, metadata after them (known only at the end; JSON clients do
+	 * not mind the order), so a large list is never copied. */
+	reg_api_version(t->k, av, sizeof(av));
+	buf_printf(out, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"items\":[", t->k->list_kind, av);
 	if (list_walk(a, t, o, &w, &rev, cont, sizeof(cont), st) < 0) {
-		buf_free(&items);
+		out->len = start;
+		if (out->data)
+			out->data[start] = '\0';
 		return -1;
 	}
-	reg_api_version(t->k, av, sizeof(av));
-	buf_printf(
-	    out,
-	    "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%llu\"",
-	    t->k->list_kind, av, (unsigned long long)rev);
+	buf_printf(out, "],\"metadata\":{\"resourceVersion\":\"%llu\"", (unsigned long long)rev);
 	if (cont[0])
 		buf_printf(out, ",\"continue\":\"%s\"", cont);
-	buf_adds(out, "},\"items\":[");
-	if (items.len)
-		buf_add(out, items.data, items.len);
-	buf_adds(out, "]}");
-	buf_free(&items);
+	buf_adds(out, "}}");
 	return 0;
 }
 

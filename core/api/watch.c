@@ -8,6 +8,7 @@
 #define LOG_TAG "api"
 #include "core/api/api-internal.h"
 #include "core/log/log.h"
+#include "core/obj/obj.h"
 
 struct api_watch {
 	struct api *a;
@@ -49,42 +50,100 @@ static int emit(struct api_watch *w, const char *type, cJSON *obj)
 	return r;
 }
 
+/*
+ * One change usually goes to many watchers in a row (every kubelet, proxy and kubectl -w
+ * watching pods). The last event's parsed object (and its predecessor, for filters) is kept
+ * so that the watchers after the first share one parse, and api_watch_line shares one
+ * encoding. The loop is single-threaded, so one entry per process is enough.
+ */
+static struct ev_cache {
+	uint64_t rev;
+	char *key;
+	const struct reg_kind *k;
+	cJSON *obj, *prev;
+	bool prev_parsed;
+	char type[12];
+	struct buf line;
+	bool line_ok;
+} cache;
+
+static void cache_reset(void)
+{
+	free(cache.key);
+	cJSON_Delete(cache.obj);
+	cJSON_Delete(cache.prev);
+	buf_free(&cache.line);
+	memset(&cache, 0, sizeof(cache));
+}
+
+static cJSON *cached_obj(const struct reg_kind *k, const struct store_event *ev)
+{
+	if (cache.obj && cache.rev == ev->rev && cache.k == k && !strcmp(cache.key, ev->key))
+		return cache.obj;
+	cache_reset();
+	cache.obj = api_from_storage_kind(k, ev->val ? ev->val : "", ev->val_len, ev->rev);
+	if (!cache.obj)
+		return NULL;
+	cache.rev = ev->rev;
+	cache.key = xstrdup(ev->key);
+	cache.k = k;
+	return cache.obj;
+}
+
+static cJSON *cached_prev(const struct reg_kind *k, const struct store_event *ev)
+{
+	if (!cache.prev_parsed) {
+		cache.prev =
+		    api_from_storage_kind(k, ev->prev_val, ev->prev_val_len, ev->prev_mod_rev);
+		cache.prev_parsed = true;
+	}
+	return cache.prev;
+}
+
+const char *api_watch_line(const char *type, const cJSON *obj, size_t *len, struct buf *scratch)
+{
+	struct buf *b = scratch;
+	if (obj == cache.obj && cache.obj) {
+		if (cache.line_ok && !strcmp(cache.type, type)) {
+			*len = cache.line.len;
+			return cache.line.data;
+		}
+		b = &cache.line;
+		snprintf(cache.type, sizeof(cache.type), "%s", type);
+		cache.line_ok = true;
+	}
+	buf_reset(b);
+	buf_printf(b, "{\"type\":\"%s\",\"object\":", type);
+	obj_print_buf(b, obj, 0);
+	buf_adds(b, "}\n");
+	*len = b->len;
+	return b->data;
+}
+
 static int on_event(void *arg, const struct store_event *ev)
 {
 	struct api_watch *w = arg;
-	cJSON *obj = api_from_storage_kind(w->k, ev->val ? ev->val : "", ev->val_len, ev->rev);
-	int r = 0;
+	cJSON *obj = cached_obj(w->k, ev);
 	if (!obj)
 		return 0; /* a damaged value is skipped */
-	if (ev->type == STORE_DELETE) {
-		if (matches(w, obj))
-			r = emit(w, "DELETED", obj);
-		cJSON_Delete(obj);
-		return r;
-	}
+	if (ev->type == STORE_DELETE)
+		return matches(w, obj) ? emit(w, "DELETED", obj) : 0;
 	bool now = matches(w, obj);
-	if (!ev->prev_val) {
-		if (now)
-			r = emit(w, "ADDED", obj);
-		cJSON_Delete(obj);
-		return r;
-	}
+	if (!ev->prev_val)
+		return now ? emit(w, "ADDED", obj) : 0;
 	bool before = true;
 	if (w->filter.match) {
-		cJSON *prev =
-		    api_from_storage_kind(w->k, ev->prev_val, ev->prev_val_len, ev->prev_mod_rev);
+		cJSON *prev = cached_prev(w->k, ev);
 		before = prev && matches(w, prev);
-		cJSON_Delete(prev);
 	}
 	/* Objects that start or stop matching appear or disappear, as upstream's cacher does. */
 	if (now && before)
-		r = emit(w, "MODIFIED", obj);
-	else if (now)
-		r = emit(w, "ADDED", obj);
-	else if (before)
-		r = emit(w, "DELETED", obj);
-	cJSON_Delete(obj);
-	return r;
+		return emit(w, "MODIFIED", obj);
+	if (now)
+		return emit(w, "ADDED", obj);
+	if (before)
+		return emit(w, "DELETED", obj);
+	return 0;
 }
 
 static void end_with_gone(struct api_watch *w)

@@ -329,8 +329,10 @@ static void on_committed(void *arg)
 			api_fail(&w->st, 409, "AlreadyExists", "%s \"%s\" already exists", q,
 			         w->name);
 			set_detail(w);
-		} else if (w->rc == -EEXIST && w->attempts < 8) {
-			run_create(w); /* an allocation raced another: choose again */
+		} else if ((w->rc == -EEXIST || w->rc == STORE_E_STALE) && w->attempts < 8) {
+			/* An allocation raced another (choose again), or a quota was charged by
+			 * another create meanwhile (admit again against the new total). */
+			run_create(w);
 			return;
 		} else {
 			store_failed(w);
@@ -559,6 +561,8 @@ static bool finalizers_empty(const cJSON *obj)
 	return cJSON_GetArraySize(sf) == 0;
 }
 
+static int64_t num(const cJSON *obj, const char *a, const char *b, int64_t def);
+
 /* Builds w->obj from the stored object and what the client sent, per subresource. */
 static int merge_for_update(struct wreq *w, cJSON *incoming)
 {
@@ -567,6 +571,18 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 	if (w->sub && !strcmp(w->sub, "status")) {
 		obj = cJSON_Duplicate(w->cur, true);
 		copy_item(obj, incoming, "status");
+		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "binding")) {
+		obj = incoming; /* bind_pod made it from the stored pod: nodeName and status */
+	} else if (w->sub && !strcmp(w->sub, "finalize")) {
+		/* namespaces/finalize changes spec.finalizers and nothing else. */
+		obj = cJSON_Duplicate(w->cur, true);
+		cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+		if (!cJSON_IsObject(spec)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(obj, "spec");
+			spec = cJSON_AddObjectToObject(obj, "spec");
+		}
+		copy_item(spec, cJSON_GetObjectItemCaseSensitive(incoming, "spec"), "finalizers");
 		cJSON_Delete(incoming);
 	} else if (w->sub && !strcmp(w->sub, "scale")) {
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(incoming, "spec");
@@ -585,6 +601,9 @@ static int merge_for_update(struct wreq *w, cJSON *incoming)
 		cJSON_DeleteItemFromObjectCaseSensitive(ospec, "replicas");
 		cJSON_AddNumberToObject(ospec, "replicas", (int)rep->valuedouble);
 		cJSON_Delete(incoming);
+	} else if (w->sub && !strcmp(w->sub, "binding")) {
+		/* bind_pod wrote spec.nodeName and the PodScheduled condition: keep both. */
+		obj = incoming;
 	} else {
 		obj = incoming;
 		if (k->subresources & REG_SUB_STATUS)
@@ -631,7 +650,9 @@ static int stage_update(struct wreq *w)
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
 	if (k->defaults)
 		k->defaults(w->obj);
-	if (k->prepare_update)
+	/* prepare_update keeps what only a subresource may change (a namespace's finalizers). */
+	bool finalize = w->sub && !strcmp(w->sub, "finalize");
+	if (k->prepare_update && !finalize)
 		k->prepare_update(w->obj, w->cur);
 	if (tracks_generation(k) && spec_changed(w->obj, w->cur)) {
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(cmeta, "generation");
@@ -641,16 +662,21 @@ static int stage_update(struct wreq *w)
 	}
 	api_validate_meta(k, w->obj, &errs);
 	bool status = w->sub && !strcmp(w->sub, "status");
+	/* A binding sets the one spec field updates may not touch; bind_pod checks it. */
+	bool binding = w->sub && !strcmp(w->sub, "binding");
 	if (status && k->validate_status)
 		k->validate_status(w->obj, w->cur, &errs);
-	else if (!status && k->validate)
+	else if (!status && !binding && k->validate)
 		k->validate(w->obj, w->cur, &errs);
 	if (errs.n)
 		return invalid(w, &errs);
 
-	/* A finished finalization deletes the object. */
+	/* A finished finalization deletes the object; a pod only once its grace period is over
+	 * (its kubelet's final delete set it to 0), as upstream's ShouldDeleteDuringUpdate. */
+	bool pod = !strcmp(k->resource, "pods") && !k->group[0];
 	if (cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp") &&
-	    finalizers_empty(w->obj) && strcmp(k->resource, "pods")) {
+	    finalizers_empty(w->obj) &&
+	    (!pod || num(meta, "deletionGracePeriodSeconds", NULL, -1) == 0)) {
 		cJSON_Delete(w->obj);
 		w->obj = NULL;
 		stage_delete(w);
@@ -848,6 +874,9 @@ static void mark_deleting(cJSON *obj, int64_t grace)
 static void run_delete(struct wreq *w)
 {
 	const struct reg_kind *k = w->k;
+	/* A retry after a conflict starts again from the stored object. */
+	cJSON_Delete(w->obj);
+	w->obj = NULL;
 	if (read_cur(w) < 0) {
 		fail_and_finish(w);
 		return;
@@ -908,6 +937,12 @@ static void run_delete(struct wreq *w)
 				return;
 			}
 			mark_deleting(obj, grace);
+			changed = true;
+		} else if (deleting && num(cmeta, "deletionGracePeriodSeconds", NULL, 0) != 0 &&
+		           !finalizers_empty(w->cur)) {
+			/* The final delete of a pod that finalizers still hold: its grace period is
+			 * over, so removing the last finalizer will delete it. */
+			mark_deleting(obj, 0);
 			changed = true;
 		}
 	}
@@ -1181,6 +1216,6 @@ void api_bind(struct api *a, const char *ns, const char *name, const cJSON *bind
 	b->annotations = cJSON_IsObject(ann) ? cJSON_Duplicate(ann, true) : NULL;
 	b->done = done;
 	b->arg = arg;
-	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, NULL };
+	struct api_target t = { reg_lookup("", "v1", "pods"), ns, name, "binding" };
 	api_mutate(a, &t, bind_pod, b, false, o, bind_done, b);
 }

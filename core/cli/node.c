@@ -1,5 +1,6 @@
 /* node: starts the components of a server or agent on one event loop and stops them
  * in reverse order on SIGTERM. Components register here, at the seams, by Kconfig. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,9 @@
 #include "core/api/api.h"
 #include "core/auth/auth.h"
 #include "core/cli/serve.h"
+#include "core/client/client.h"
+#include "core/controllers/controllers.h"
+#include "core/scheduler/scheduler.h"
 #define NODE_SERVES_API 1
 #endif
 #define LOG_TAG "tug"
@@ -40,6 +44,10 @@ struct node {
 	struct serve *serve;
 #ifdef NODE_SERVES_API
 	struct api *api;
+	struct client *sched_client, *ctrl_client;
+	struct scheduler *sched;
+	struct ctrl_cluster *cluster_ctrls;
+	struct controllers_workloads *workload_ctrls;
 #endif
 #ifdef CONFIG_TUG_KUBELET
 	struct cri_runtime *runtime;
@@ -127,6 +135,34 @@ static int open_store(struct node *n)
 }
 
 #ifdef NODE_SERVES_API
+/* <data-dir>/server/admin-token: made once (0600), a bearer token for system:admin. */
+static char *admin_token(const char *data_dir)
+{
+	char path[4200], dir[4096], *text = NULL;
+	snprintf(dir, sizeof(dir), "%s/server", data_dir);
+	snprintf(path, sizeof(path), "%s/admin-token", dir);
+	if (read_file(path, &text, NULL, 4096) == 0) {
+		text[strcspn(text, "\r\n")] = '\0';
+		if (strlen(text) >= 32)
+			return text;
+		free(text);
+	}
+	uint8_t raw[24];
+	char hex[49];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	if (mkdir_p(dir, 0700) < 0 || write_file_atomic(path, hex, strlen(hex), 0600) < 0)
+		log_warn("cannot write %s: bearer-token login is off", path);
+	return xstrdup(hex);
+}
+
 /* The API engine over the store, the HTTPS listener, then what every cluster starts with. */
 static int start_api(struct node *n)
 {
@@ -136,13 +172,16 @@ static int start_api(struct node *n)
 	const char *adv = c->advertise_address;
 	if (!adv || !*adv)
 		adv = c->node_ip.n ? c->node_ip.v[0] : (ip = net_default_ipv4());
+	char *token = admin_token(c->data_dir);
 	struct api_opts ao = { .store = n->store,
 		               .loop = n->loop,
 		               .service_cidr = c->service_cidr,
 		               .advertise_ip = adv,
-		               .https_port = (int)c->https_listen_port };
+		               .https_port = (int)c->https_listen_port,
+		               .admin_token = token };
 	int rc = api_new(&n->api, &ao, &e);
 	free(ip);
+	free(token);
 	if (rc < 0) {
 		log_error("%s", e.msg);
 		return rc;
@@ -152,9 +191,23 @@ static int start_api(struct node *n)
 	char *ci = auth_cluster_kubeconfig(serve_url(n->serve), serve_ca_pem(n->serve));
 	rc = api_bootstrap(n->api, ci, &e);
 	free(ci);
-	if (rc < 0)
+	if (rc < 0) {
 		log_error("%s", e.msg);
-	return rc;
+		return rc;
+	}
+	/* The control plane's components, each with its own in-process client. */
+	n->sched_client = client_local(n->api, n->loop, "system:kube-scheduler");
+	if ((rc = scheduler_start(n->sched_client, NULL, &n->sched)) < 0)
+		return rc;
+	n->ctrl_client = client_local(n->api, n->loop, "system:kube-controller-manager");
+	struct ctrl_cluster_opts co = { .cluster_cidr = c->cluster_cidr,
+		                        .root_ca_pem = serve_ca_pem(n->serve) };
+	if ((rc = ctrl_cluster_start(n->ctrl_client, &co, &n->cluster_ctrls, &e)) < 0) {
+		log_error("%s", e.msg);
+		return rc;
+	}
+	struct controllers_workloads_opts wo = { 0 };
+	return controllers_workloads_start(n->ctrl_client, &wo, &n->workload_ctrls);
 }
 #endif
 
@@ -270,6 +323,11 @@ out:
 	client_free(n.kclient);
 #endif
 #ifdef NODE_SERVES_API
+	controllers_workloads_stop(n.workload_ctrls);
+	ctrl_cluster_stop(n.cluster_ctrls);
+	client_free(n.ctrl_client);
+	scheduler_stop(n.sched);
+	client_free(n.sched_client);
 	api_free(n.api);
 #endif
 	if (n.store)

@@ -157,6 +157,33 @@ cJSON *client_get(struct client *c, const struct reg_kind *k, const char *ns, co
 	return obj;
 }
 
+struct list_call {
+	int (*fn)(void *arg, const cJSON *obj);
+	void *arg;
+	int rc;
+};
+
+static int list_one(void *arg, cJSON *obj)
+{
+	struct list_call *lc = arg;
+	lc->rc = lc->fn(lc->arg, obj);
+	return lc->rc;
+}
+
+int client_list(struct client *c, const struct reg_kind *k, const char *ns,
+                int (*fn)(void *arg, const cJSON *obj), void *arg)
+{
+	struct api_target t = { k, k->namespaced ? ns : NULL, NULL, NULL };
+	struct api_list_opts o = { 0 };
+	struct api_status st = { 0 };
+	struct list_call lc = { fn, arg, 0 };
+	int rc = api_list_each(c->api, &t, &o, list_one, &lc, NULL, &st);
+	api_status_clear(&st);
+	if (lc.rc)
+		return lc.rc;
+	return rc < 0 ? -EIO : 0;
+}
+
 void client_bind(struct client *c, const char *ns, const char *name, const char *node,
                  client_done_fn done, void *arg)
 {

@@ -51,6 +51,14 @@ void client_evict(struct client *c, const char *ns, const char *name, client_don
 
 /* Reads the newest object (caller frees) or NULL (404). Local only: fast, no waiting. */
 cJSON *client_get(struct client *c, const struct reg_kind *k, const char *ns, const char *name);
+/*
+ * Calls fn for every object of kind k in ns (every namespace when NULL) at the newest revision;
+ * objects are borrowed, fn stops the walk by returning non-zero (which is returned). Local only,
+ * like client_get: a controller reads back what it wrote before its informers have seen it.
+ * Returns 0, fn's value, or a negative errno when the list failed.
+ */
+int client_list(struct client *c, const struct reg_kind *k, const char *ns,
+                int (*fn)(void *arg, const cJSON *obj), void *arg);
 
 /* --- informers ------------------------------------------------------------------ */
 

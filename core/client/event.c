@@ -79,8 +79,15 @@ void client_event(struct client *c, const char *component, const cJSON *obj, con
 		return;
 	}
 	char name[300], sfx[24];
-	/* Upstream names events <object>.<hex of the time>. */
-	snprintf(sfx, sizeof(sfx), "%llx", (unsigned long long)time_real_ms() * 1000000ull);
+	/* Upstream names events <object>.<hex of the time in ns>. Our clock has ms, so a burst of
+	 * events (a controller creating many pods) would share a name and all but one would be
+	 * refused as AlreadyExists: keep the suffix strictly increasing instead. */
+	static unsigned long long last_ns;
+	unsigned long long ns_now = (unsigned long long)time_real_ms() * 1000000ull;
+	if (ns_now <= last_ns)
+		ns_now = last_ns + 1;
+	last_ns = ns_now;
+	snprintf(sfx, sizeof(sfx), "%llx", ns_now);
 	snprintf(name, sizeof(name), "%.200s.%s", oname ? oname : "unknown", sfx);
 	cJSON *ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "apiVersion", "v1");

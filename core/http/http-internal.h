@@ -54,6 +54,7 @@ struct http_head {
 	bool chunked;
 	bool keep_alive;
 	bool expect_continue;
+	bool upgrade; /* Connection: upgrade with an Upgrade field (HTTP/1.1) */
 	bool is_head; /* HEAD: responses carry no body */
 
 	struct http_field *query; /* decoded, on first use */

@@ -23,6 +23,11 @@
  *   While a request is handled, the connection reads no further requests
  *   (pipelined ones wait in its buffer) but still notices the client leaving.
  *
+ *   Events (below) never arrive from inside an http_* call the handler makes:
+ *   a call made from a handler's own timer or loop_post callback queues its
+ *   output, and the flush, events and teardown happen when the loop iteration
+ *   ends. So a handler may use r right after any call that did not finish it.
+ *
  * Streaming (watches)
  *   http_resp_start(r, 200, -1) sends the head with chunked encoding; each
  *   http_resp_write() becomes a chunk, flushed when the current loop iteration
@@ -105,6 +110,13 @@ int http_server_listen(struct http_server *s, const char *addr, int port, struct
                        int *bound_port, struct err *e);
 
 /*
+ * Serves a socket that is already connected (socket activation, a
+ * socketpair in tests and fuzzing), as if accepted from a listener with tls.
+ * Takes fd; it is closed on failure.
+ */
+int http_server_adopt(struct http_server *s, int fd, struct http_tls *tls);
+
+/*
  * Graceful shutdown: stops accepting at once, closes idle connections, lets
  * requests in flight finish (their responses say Connection: close), and asks
  * streamed responses to end (HTTP_EV_SHUTDOWN). Whatever is still open after
@@ -114,7 +126,8 @@ int http_server_listen(struct http_server *s, const char *addr, int port, struct
 void http_server_shutdown(struct http_server *s, uint32_t timeout_ms, void (*done)(void *arg),
                           void *arg);
 
-/* Closes every connection now (handlers get HTTP_EV_CLOSED) and frees the server. */
+/* Closes every connection now (handlers get HTTP_EV_CLOSED) and frees the server.
+ * Not from inside a handler or an event callback of this server. */
 void http_server_free(struct http_server *s);
 
 /* Open connections, for tests and metrics. */
@@ -229,6 +242,19 @@ int http_resp_file(struct http_req *r, int status, int fd, uint64_t off, uint64_
  * head goes out at once (a watch client sees its 200 before any event).
  */
 int http_resp_start(struct http_req *r, int status, int64_t content_length);
+/*
+ * Switches protocols (WebSocket or SPDY, as kubectl exec, attach and
+ * port-forward ask): sends 101 with the handler's headers (Upgrade,
+ * Sec-WebSocket-Accept, ...) and "Connection: Upgrade". From then on each
+ * read from the client goes to on_data as it arrives, http_resp_write sends
+ * raw bytes, and http_resp_end closes the connection once its output is
+ * out. Events as for streams (CLOSED also when the client half-closes).
+ * -EINVAL unless the request asked to upgrade (Connection: upgrade and an
+ * Upgrade field, HTTP/1.1).
+ */
+typedef void (*http_data_fn)(struct http_req *r, const void *data, size_t len, void *arg);
+int http_resp_upgrade(struct http_req *r, http_data_fn on_data, void *arg);
+
 /* Appends to a started response: 0, -EPIPE (client gone), -ENOBUFS (queue full, closed). */
 int http_resp_write(struct http_req *r, const void *p, size_t n);
 /* Ends a started response and finishes r. */

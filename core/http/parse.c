@@ -132,7 +132,7 @@ static int each_token(const char *v, int (*fn)(const char *tok, size_t n, void *
 }
 
 struct conn_tokens {
-	bool close, keep_alive;
+	bool close, keep_alive, upgrade;
 };
 
 static int on_connection_token(const char *t, size_t n, void *arg)
@@ -142,6 +142,8 @@ static int on_connection_token(const char *t, size_t n, void *arg)
 		ct->close = true;
 	else if (n == 10 && !strncasecmp(t, "keep-alive", 10))
 		ct->keep_alive = true;
+	else if (n == 7 && !strncasecmp(t, "upgrade", 7))
+		ct->upgrade = true;
 	return 0;
 }
 
@@ -410,6 +412,7 @@ int http_parse_head(const char *buf, size_t len, const struct http_limits *lim, 
 		h->expect_continue = h->minor == 1;
 	}
 	h->keep_alive = h->minor == 1 ? !ct.close : (ct.keep_alive && !ct.close);
+	h->upgrade = h->minor == 1 && ct.upgrade && http_head_field(h, "Upgrade");
 	if (h->content_length > 0 && (uint64_t)h->content_length > lim->max_body_bytes) {
 		*why = "request body too large";
 		return 413;

@@ -45,6 +45,7 @@ enum conn_state {
 	C_HEAD,      /* waiting for or reading a request head */
 	C_BODY,      /* reading a request body */
 	C_HANDLE,    /* the handler has the request */
+	C_TUNNEL,    /* switched protocols: bytes go to the handler as they come */
 	C_DRAIN,     /* last response queued: flush it, then linger */
 	C_LINGER,    /* write side shut: wait briefly for the client's FIN */
 };
@@ -73,7 +74,7 @@ struct conn {
 
 	unsigned busy; /* nesting of our own frames on the stack; teardown waits for 0 */
 	bool dead, close_after, peer_eof, out_blocked, want_flush, need_process;
-	bool tls_peeked, tls_want_write, head_started;
+	bool tls_peeked, tls_want_write, head_started, need_tunnel;
 	size_t discarded;
 
 	struct arena arena; /* identity and peer name, for the connection's life */
@@ -98,10 +99,12 @@ struct http_req {
 	enum { R_NONE, R_STARTED } resp;
 	bool resp_chunked, resp_no_body;
 	int64_t resp_left; /* fixed-length stream: bytes still promised; -1 otherwise */
-	bool dispatched;
+	bool dispatched, upgraded;
 
 	http_event_fn ev_fn;
 	void *ev_arg;
+	http_data_fn data_fn;
+	void *data_arg;
 };
 
 struct http_server {
@@ -512,7 +515,8 @@ static void queue_head(struct conn *c, struct http_req *r, int status, int64_t c
 	struct buf b = { 0 };
 	char line[96];
 
-	if (!r->head.keep_alive || s->shutting_down || (clen == -1 && r->head.minor == 0))
+	if (!r->head.keep_alive || s->shutting_down || r->upgraded ||
+	    (clen == -1 && r->head.minor == 0))
 		c->close_after = true;
 	buf_reserve(&b, 256);
 	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: ", status, http_status_text(status));
@@ -523,9 +527,11 @@ static void queue_head(struct conn *c, struct http_req *r, int status, int64_t c
 		buf_printf(&b, "%s: %s\r\n", r->rh[i].name, r->rh[i].value);
 	if (clen >= 0 && status != 204 && status != 304 && status >= 200)
 		buf_printf(&b, "Content-Length: %lld\r\n", (long long)clen);
-	else if (clen == -1 && r->head.minor == 1)
+	else if (clen == -1 && r->head.minor == 1 && status_has_body(status))
 		buf_adds(&b, "Transfer-Encoding: chunked\r\n");
-	if (c->close_after)
+	if (r->upgraded)
+		buf_adds(&b, "Connection: Upgrade\r\n");
+	else if (c->close_after)
 		buf_adds(&b, "Connection: close\r\n");
 	else if (r->head.minor == 0)
 		buf_adds(&b, "Connection: keep-alive\r\n");
@@ -602,6 +608,12 @@ static void dispatch(struct conn *c)
 	if (!r->body) {
 		r->body = xmalloc(1);
 		r->body[0] = '\0';
+	}
+	/* A watch may hold its connection for hours; it needs no input buffer meanwhile. */
+	if (!c->in_len) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
 	}
 	s->o.handler(r, s->o.arg);
 }
@@ -727,6 +739,15 @@ static void conn_process(struct conn *c)
 			if (!process_body(c))
 				return;
 			break;
+		case C_TUNNEL:
+			if (c->in_len && c->req && c->req->data_fn) {
+				/* The handler may end the tunnel from inside; the bytes are
+				 * consumed either way. */
+				size_t n = c->in_len;
+				c->in_len = 0;
+				c->req->data_fn(c->req, c->in, n, c->req->data_arg);
+			}
+			return;
 		default:
 			return;
 		}
@@ -748,6 +769,9 @@ static void conn_eof(struct conn *c)
 			conn_kill(c, "end of stream");
 		else
 			conn_process(c);
+		break;
+	case C_TUNNEL:
+		conn_kill(c, "end of stream in a tunnel");
 		break;
 	case C_HANDLE:
 		/* A half-closed client may still read our answer, but a stream
@@ -881,9 +905,11 @@ static void on_conn_timer(struct loop *l, struct loop_timer *t)
 		conn_kill(c, "TLS handshake timed out");
 		break;
 	case C_HEAD:
+		/* A client that sent part of a head hears why; one that sent
+		 * nothing (idle, or connected and silent) is just closed. */
 		if (c->out_head)
 			conn_kill(c, "write timed out");
-		else if (c->head_started)
+		else if (c->in_len)
 			conn_error(c, 408, "timed out reading the request head");
 		else
 			conn_kill(c, "idle");
@@ -892,6 +918,7 @@ static void on_conn_timer(struct loop *l, struct loop_timer *t)
 		conn_error(c, 408, "timed out reading the request body");
 		break;
 	case C_HANDLE:
+	case C_TUNNEL:
 	case C_DRAIN:
 		conn_kill(c, "write timed out");
 		break;
@@ -928,6 +955,7 @@ static void conn_rearm(struct conn *c)
 		span = o->body_timeout_ms;
 		break;
 	case C_HANDLE:
+	case C_TUNNEL: /* a shell may sit idle for hours */
 	case C_DRAIN:
 		break;
 	case C_LINGER:
@@ -960,6 +988,7 @@ static void conn_update_events(struct conn *c)
 	case C_HEAD:
 	case C_BODY:
 	case C_HANDLE:
+	case C_TUNNEL:
 		if (!c->peer_eof && c->in_len < in_max(c))
 			ev = EPOLLIN | EPOLLRDHUP;
 		else if (!c->peer_eof)
@@ -1068,11 +1097,16 @@ static void conn_leave(struct conn *c)
 			c->need_process = false;
 			conn_process(c);
 		}
+		if (c->need_tunnel && c->state == C_TUNNEL && !c->dead) {
+			c->need_tunnel = false;
+			conn_process(c);
+		}
 		if (c->state == C_DRAIN && !c->out_head && !c->dead)
 			conn_start_linger(c);
 		/* TLS may hold a decrypted pipelined request that epoll will not report. */
 		if (!c->dead && c->tls && c->state != C_HANDSHAKE && c->state != C_HANDLE &&
-		    c->in_len < in_max(c) && tls_conn_pending(c->tls))
+		    c->state != C_DRAIN && c->state != C_LINGER && c->in_len < in_max(c) &&
+		    tls_conn_pending(c->tls))
 			conn_read(c);
 		if (!c->want_flush &&
 		    !(c->need_process && c->state == C_HEAD && c->out_bytes <= PIPELINE_OUT_MAX))
@@ -1085,6 +1119,22 @@ static void conn_leave(struct conn *c)
 	}
 	conn_update_events(c);
 	conn_rearm(c);
+}
+
+/*
+ * Leaving a frame entered from a public call (http_resp_*). Events must not
+ * reach a handler from inside its own call on the same request (it could
+ * finish, and free, the request it is still using), so when this is the
+ * outermost frame the settling (flush, events, teardown) is left to the
+ * flush timer, which runs at the end of this loop iteration. Nested in one
+ * of our frames (the usual synchronous answer), the outer frame settles.
+ */
+static void conn_leave_api(struct conn *c)
+{
+	if (--c->busy)
+		return;
+	if (!loop_timer_armed(&c->flush_timer))
+		loop_timer_arm(c->srv->loop, &c->flush_timer, 0);
 }
 
 static void on_conn_io(struct loop *l, int fd, uint32_t events, void *arg)
@@ -1128,10 +1178,12 @@ static void format_peer(char *out, size_t n, const struct sockaddr_storage *ss)
 	}
 }
 
-static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage *ss)
+/* Takes fd (non-blocking); on failure it is closed. */
+static int conn_new(struct http_server *s, struct http_tls *tls, int fd,
+                    const struct sockaddr_storage *ss)
 {
-	struct http_server *s = ls->srv;
 	struct conn *c = xcalloc(1, sizeof(*c));
+	int rc;
 	int one = 1;
 
 	c->srv = s;
@@ -1142,12 +1194,12 @@ static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage 
 	loop_timer_init(&c->timer, on_conn_timer);
 	loop_timer_init(&c->flush_timer, on_flush_timer);
 	c->state_ms = loop_now_ms(s->loop);
-	if (ls->tls) {
-		if (tls_conn_new(ls->tls, fd, &c->tls) < 0) {
+	if (tls) {
+		if ((rc = tls_conn_new(tls, fd, &c->tls)) < 0) {
 			close(fd);
 			arena_free(&c->arena);
 			free(c);
-			return;
+			return rc;
 		}
 		c->state = C_HANDSHAKE;
 		c->events = EPOLLIN;
@@ -1158,13 +1210,13 @@ static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage 
 		c->head_started = true;
 		c->events = EPOLLIN | EPOLLRDHUP;
 	}
-	if (loop_add_fd(s->loop, fd, c->events, on_conn_io, c) < 0) {
+	if ((rc = loop_add_fd(s->loop, fd, c->events, on_conn_io, c)) < 0) {
 		if (c->tls)
 			tls_conn_free(c->tls);
 		close(fd);
 		arena_free(&c->arena);
 		free(c);
-		return;
+		return rc;
 	}
 	c->next = s->conns;
 	if (s->conns)
@@ -1172,6 +1224,22 @@ static void conn_new(struct listener *ls, int fd, const struct sockaddr_storage 
 	s->conns = c;
 	s->nconns++;
 	conn_rearm(c);
+	return 0;
+}
+
+int http_server_adopt(struct http_server *s, int fd, struct http_tls *tls)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl = sizeof(ss);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	getpeername(fd, (struct sockaddr *)&ss, &sl);
+	return conn_new(s, tls, fd, &ss);
 }
 
 /* --- listeners -------------------------------------------------------------------------------- */
@@ -1221,7 +1289,7 @@ static void on_accept(struct loop *l, int fd, uint32_t events, void *arg)
 			loop_timer_arm(s->loop, &s->accept_timer, ACCEPT_BACKOFF_MS);
 			return;
 		}
-		conn_new(ls, cfd, &ss);
+		conn_new(s, ls->tls, cfd, &ss);
 	}
 }
 
@@ -1386,6 +1454,7 @@ void http_server_shutdown(struct http_server *s, uint32_t timeout_ms, void (*don
 			c->close_after = true;
 			break;
 		case C_HANDLE:
+		case C_TUNNEL:
 			c->close_after = true;
 			fire(c->req, HTTP_EV_SHUTDOWN);
 			break;
@@ -1605,7 +1674,7 @@ static int send_whole(struct http_req *r, int status, const void *body, size_t l
 	if (fd >= 0)
 		close(fd);
 	req_finish(r);
-	conn_leave(c);
+	conn_leave_api(c);
 	return 0;
 }
 
@@ -1641,7 +1710,31 @@ int http_resp_start(struct http_req *r, int status, int64_t content_length)
 	conn_enter(c);
 	queue_head(c, r, status, content_length);
 	c->want_flush = true;
-	conn_leave(c);
+	conn_leave_api(c);
+	return 0;
+}
+
+int http_resp_upgrade(struct http_req *r, http_data_fn on_data, void *arg)
+{
+	struct conn *c = req_conn(r);
+
+	if (r->resp != R_NONE || !r->head.upgrade || !on_data)
+		return -EINVAL;
+	r->resp = R_STARTED;
+	r->upgraded = true;
+	r->resp_left = -1; /* raw bytes until the connection closes */
+	r->data_fn = on_data;
+	r->data_arg = arg;
+	if (!c)
+		return -EPIPE;
+	conn_enter(c);
+	queue_head(c, r, 101, -2);
+	c->state = C_TUNNEL;
+	c->state_ms = loop_now_ms(c->srv->loop);
+	c->want_flush = true;
+	/* Bytes the client sent after its request already belong to the new protocol. */
+	c->need_tunnel = c->in_len > 0;
+	conn_leave_api(c);
 	return 0;
 }
 
@@ -1663,7 +1756,7 @@ int http_resp_write(struct http_req *r, const void *p, size_t n)
 	if (c->out_bytes + n > c->srv->o.max_stream_queue) {
 		conn_enter(c);
 		conn_kill(c, "client does not read its stream");
-		conn_leave(c);
+		conn_leave_api(c);
 		return -ENOBUFS;
 	}
 	if (r->resp_chunked) {
@@ -1703,7 +1796,7 @@ int http_resp_end(struct http_req *r)
 	if (r->resp_chunked && !r->resp_no_body)
 		out_add(c, "0\r\n\r\n", 5);
 	req_finish(r);
-	conn_leave(c);
+	conn_leave_api(c);
 	return 0;
 }
 

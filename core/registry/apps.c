@@ -19,9 +19,9 @@ static void validate_selector_template(struct reg_vctx *v, const cJSON *spec, co
 			reg_vinvalid(v, "selector", sel, "empty selector is invalid for %s", what);
 	}
 	reg_template_validate(v, spec, "template", use);
-	const cJSON *labels = reg_at(spec, "template.metadata.labels");
+	const cJSON *labels;
 	char tmp[8];
-	if (cJSON_IsObject(sel) && !reg_selector_empty(sel) &&
+	if (reg_template_labels(spec, &labels) && cJSON_IsObject(sel) && !reg_selector_empty(sel) &&
 	    reg_selector_string(sel, tmp, sizeof(tmp)) == 0 && !reg_selector_matches(sel, labels))
 		reg_vinvalid(v, "template.metadata.labels", labels,
 		             "`selector` does not match template `labels`");
@@ -294,11 +294,8 @@ static void rs_row(const cJSON *obj, int64_t now, cJSON *cells)
 
 static bool rs_field(const cJSON *obj, const char *field, char *out, size_t outlen)
 {
-	if (!strcmp(field, "status.replicas")) {
-		char n[32];
-		snprintf(n, sizeof(n), "%lld", (long long)reg_at_int(obj, "status.replicas", 0));
-		return reg_field_out(out, outlen, n);
-	}
+	if (!strcmp(field, "status.replicas"))
+		return reg_field_int(out, outlen, reg_at_int(obj, "status.replicas", 0));
 	return false;
 }
 

@@ -87,6 +87,59 @@ static void job_prepare_create(cJSON *obj)
 		reg_set(meta, "labels", cJSON_Duplicate(labels, true));
 }
 
+/* podFailurePolicy: rules with a known action and what they match on. */
+static void validate_failure_policy(struct reg_vctx *v, const cJSON *spec)
+{
+	static const char *const actions[] = { "Count", "FailIndex", "FailJob", "Ignore", NULL };
+	static const char *const ops[] = { "In", "NotIn", NULL };
+	const cJSON *pfp = reg_vobj(v, spec, "podFailurePolicy"), *rule;
+	if (!pfp)
+		return;
+	size_t m = reg_vkey(v, "podFailurePolicy");
+	int i = 0;
+	cJSON_ArrayForEach(rule, reg_varr(v, pfp, "rules"))
+	{
+		size_t m2 = reg_vkey(v, "rules");
+		reg_vidx(v, i++);
+		if (!cJSON_IsObject(rule)) {
+			reg_vinvalid(v, NULL, rule, "must be an object");
+			reg_vpop(v, m2);
+			continue;
+		}
+		reg_venum(v, rule, "action", true, actions);
+		const cJSON *codes = reg_vobj(v, rule, "onExitCodes"), *pat, *code;
+		if (codes) {
+			size_t m3 = reg_vkey(v, "onExitCodes");
+			reg_vstr(v, codes, "containerName");
+			reg_venum(v, codes, "operator", true, ops);
+			int j = 0;
+			cJSON_ArrayForEach(code, reg_varr(v, codes, "values"))
+			{
+				int64_t x;
+				size_t m4 = reg_vkey(v, "values");
+				reg_vidx(v, j++);
+				if (!reg_json_int(code, &x))
+					reg_vinvalid(v, NULL, code, "must be an integer");
+				reg_vpop(v, m4);
+			}
+			reg_vpop(v, m3);
+		}
+		int j = 0;
+		cJSON_ArrayForEach(pat, reg_varr(v, rule, "onPodConditions"))
+		{
+			size_t m3 = reg_vkey(v, "onPodConditions");
+			reg_vidx(v, j++);
+			if (!cJSON_IsObject(pat))
+				reg_vinvalid(v, NULL, pat, "must be an object");
+			else
+				reg_vstr_req(v, pat, "type");
+			reg_vpop(v, m3);
+		}
+		reg_vpop(v, m2);
+	}
+	reg_vpop(v, m);
+}
+
 /* The job spec itself, shared with cronjobs' jobTemplate (where the selector is generated
  * later, so it is not required). */
 static void validate_job_spec(struct reg_vctx *v, const cJSON *spec, bool is_template)
@@ -121,7 +174,7 @@ static void validate_job_spec(struct reg_vctx *v, const cJSON *spec, bool is_tem
 		static const char *const failed[] = { "Failed", NULL };
 		reg_vunsupported(v, "podReplacementPolicy", rp, failed);
 	}
-	reg_vobj(v, spec, "podFailurePolicy");
+	validate_failure_policy(v, spec);
 	const cJSON *sel = reg_get(spec, "selector");
 	if (!sel) {
 		if (!is_template)
@@ -130,10 +183,10 @@ static void validate_job_spec(struct reg_vctx *v, const cJSON *spec, bool is_tem
 		reg_vselector(v, spec, "selector");
 	}
 	reg_template_validate(v, spec, "template", REG_TEMPLATE_JOB);
-	const cJSON *labels = reg_at(spec, "template.metadata.labels");
+	const cJSON *labels;
 	char tmp[8];
-	if (cJSON_IsObject(sel) && reg_selector_string(sel, tmp, sizeof(tmp)) == 0 &&
-	    !reg_selector_matches(sel, labels))
+	if (reg_template_labels(spec, &labels) && cJSON_IsObject(sel) &&
+	    reg_selector_string(sel, tmp, sizeof(tmp)) == 0 && !reg_selector_matches(sel, labels))
 		reg_vinvalid(v, "template.metadata.labels", labels,
 		             "`selector` does not match template `labels`");
 	UNUSED(manual);
@@ -246,11 +299,8 @@ static void job_row(const cJSON *obj, int64_t now, cJSON *cells)
 
 static bool job_field(const cJSON *obj, const char *field, char *out, size_t outlen)
 {
-	if (!strcmp(field, "status.successful")) {
-		char n[32];
-		snprintf(n, sizeof(n), "%lld", (long long)reg_at_int(obj, "status.succeeded", 0));
-		return reg_field_out(out, outlen, n);
-	}
+	if (!strcmp(field, "status.successful"))
+		return reg_field_int(out, outlen, reg_at_int(obj, "status.succeeded", 0));
 	return false;
 }
 
@@ -415,9 +465,7 @@ static void cj_validate_name(const char *name, struct reg_errors *errs)
 {
 	struct reg_vctx v;
 	reg_vinit(&v, errs, "metadata");
-	const char *e = reg_check_dns_subdomain(name);
-	if (e)
-		reg_vinvalid_str(&v, "name", name, "%s", e);
+	reg_vdns_subdomain(&v, "name", name);
 	/* Job names get an 11-character suffix and must stay labels of at most 63. */
 	if (strlen(name) > 52)
 		reg_vinvalid_str(&v, "name", name, "must be no more than 52 characters");

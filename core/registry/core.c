@@ -16,7 +16,7 @@ static void ns_defaults(cJSON *obj)
 	const char *name = reg_at_str(obj, "metadata.name");
 	if (name && *name) {
 		cJSON *labels = reg_obj(reg_obj(obj, "metadata", true), "labels", true);
-		const char *have = reg_at_str(labels, "kubernetes.io/metadata.name");
+		const char *have = reg_get_str(labels, "kubernetes.io/metadata.name");
 		if (labels && (!have || strcmp(have, name) != 0))
 			reg_set(labels, "kubernetes.io/metadata.name", cJSON_CreateString(name));
 	}
@@ -29,6 +29,8 @@ static void ns_prepare_create(cJSON *obj)
 	cJSON_AddStringToObject(st, "phase", "Active");
 	/* The namespace controller's finalizer: deletion waits until the contents are gone. */
 	cJSON *spec = reg_obj(obj, "spec", true);
+	if (!spec)
+		return; /* not an object: validation reports it */
 	cJSON *fin = cJSON_GetObjectItemCaseSensitive(spec, "finalizers");
 	if (!fin || cJSON_IsNull(fin)) {
 		fin = cJSON_CreateArray();
@@ -70,7 +72,8 @@ static void ns_validate(const cJSON *obj, const cJSON *old, struct reg_errors *e
 		if (!cJSON_IsString(f))
 			reg_vinvalid(&v, NULL, f, "must be a string");
 		else if (strcmp(f->valuestring, "kubernetes") != 0 &&
-		         (reg_check_qualified_name(f->valuestring) || !strchr(f->valuestring, '/')))
+		         (obj_validate_qualified_name(f->valuestring, NULL) ||
+		          !strchr(f->valuestring, '/')))
 			reg_vinvalid_str(
 			    &v, NULL, f->valuestring,
 			    "name is neither a standard finalizer name nor is it fully "
@@ -152,9 +155,7 @@ static void node_validate_status_part(struct reg_vctx *v, const cJSON *obj)
 		size_t m2 = reg_vkey(v, "addresses");
 		reg_vidx(v, i++);
 		reg_venum(v, a, "type", true, addr_types);
-		const char *addr = reg_vstr(v, a, "address");
-		if (!addr || !*addr)
-			reg_vreq(v, "address", NULL);
+		reg_vstr_req(v, a, "address");
 		reg_vpop(v, m2);
 	}
 	reg_varr(v, st, "conditions");
@@ -190,14 +191,12 @@ static void node_validate(const cJSON *obj, const cJSON *old, struct reg_errors 
 	{
 		size_t m2 = reg_vkey(&v, "taints");
 		reg_vidx(&v, i);
-		const char *key = reg_vstr(&v, t, "key");
-		if (!key || !*key)
-			reg_vreq(&v, "key", NULL);
-		else
+		const char *key = reg_vstr_req(&v, t, "key");
+		if (key)
 			reg_vqualified(&v, "key", key);
-		const char *val = reg_vstr(&v, t, "value"), *e;
-		if (val && (e = reg_check_label_value(val)))
-			reg_vinvalid_str(&v, "value", val, "%s", e);
+		const char *val = reg_vstr(&v, t, "value");
+		if (val)
+			reg_vlabel_value(&v, "value", val);
 		const char *effect = reg_venum(&v, t, "effect", true, effects);
 		const cJSON *o;
 		int j = 0;
@@ -418,6 +417,7 @@ static void cm_validate(const cJSON *obj, const cJSON *old, struct reg_errors *e
 		total += n;
 		if (reg_get(data, it->string)) {
 			size_t m = reg_vkey(&v, "data");
+			reg_vmap(&v, it->string);
 			reg_vinvalid_str(&v, NULL, it->string,
 			                 "duplicate of key present in binaryData");
 			reg_vpop(&v, m);
@@ -526,8 +526,9 @@ static void secret_validate(const cJSON *obj, const cJSON *old, struct reg_error
 	if (!type)
 		type = "";
 	if (!strcmp(type, "kubernetes.io/service-account-token")) {
-		if (!*reg_at_strz(reg_at(obj, "metadata.annotations"),
-		                  "kubernetes.io/service-account.name")) {
+		const char *sa = reg_get_str(reg_at(obj, "metadata.annotations"),
+		                             "kubernetes.io/service-account.name");
+		if (!sa || !*sa) {
 			struct reg_vctx m;
 			reg_vinit(&m, errs, "metadata.annotations");
 			reg_vmap(&m, "kubernetes.io/service-account.name");
@@ -734,12 +735,12 @@ static void quota_row(const cJSON *obj, int64_t now, cJSON *cells)
 	qsort(names, (size_t)k, sizeof(*names), cmp_str);
 	struct buf req = { 0 }, lim = { 0 };
 	for (int i = 0; i < k; i++) {
-		struct reg_qty q;
-		char u[128] = "0", h[128] = "0";
-		if (reg_qty_json(reg_get(used, names[i]), &q))
-			reg_qty_format(&q, u, sizeof(u));
-		if (reg_qty_json(reg_get(hard, names[i]), &q))
-			reg_qty_format(&q, h, sizeof(h));
+		struct qty q;
+		char u[QTY_STR_MAX] = "0", h[QTY_STR_MAX] = "0";
+		if (reg_qty(reg_get(used, names[i]), &q))
+			qty_format(&q, u);
+		if (reg_qty(reg_get(hard, names[i]), &q))
+			qty_format(&q, h);
 		struct buf *b = str_has_prefix(names[i], "limits.") ? &lim : &req;
 		buf_printf(b, "%s%s: %s/%s", b->len ? ", " : "", names[i], u, h);
 	}
@@ -838,14 +839,13 @@ static void limitrange_validate(const cJSON *obj, const cJSON *old, struct reg_e
 		const cJSON *mn;
 		cJSON_ArrayForEach(mn, reg_at_obj(item, "min"))
 		{
-			struct reg_qty a, b;
+			struct qty a, b;
 			const cJSON *mx = reg_get(reg_at_obj(item, "max"), mn->string);
-			if (!mx || !reg_qty_json(mn, &a) || !reg_qty_json(mx, &b) ||
-			    reg_qty_cmp(&a, &b) <= 0)
+			if (!mx || !reg_qty(mn, &a) || !reg_qty(mx, &b) || qty_cmp(&a, &b) <= 0)
 				continue;
-			char ta[128], tb[128];
-			reg_qty_format(&a, ta, sizeof(ta));
-			reg_qty_format(&b, tb, sizeof(tb));
+			char ta[QTY_STR_MAX], tb[QTY_STR_MAX];
+			qty_format(&a, ta);
+			qty_format(&b, tb);
 			size_t m2 = reg_vkey(&v, "min");
 			reg_vmap(&v, mn->string);
 			reg_vinvalid_str(&v, NULL, ta, "min value %s is greater than max value %s",
@@ -927,16 +927,16 @@ static void pvc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	reg_vresource_list(&v, res, "limits");
 	reg_vpop(&v, m);
 	const cJSON *storage = reg_get(reg_at_obj(res, "requests"), "storage");
-	struct reg_qty q;
+	struct qty q;
 	if (!storage) {
 		/* upstream names it spec.resources[storage] */
 		struct reg_vctx f;
 		reg_vinit(&f, errs, "spec.resources");
 		reg_vmap(&f, "storage");
 		reg_vreq(&f, NULL, NULL);
-	} else if (reg_qty_json(storage, &q) && reg_qty_sign(&q) <= 0) {
-		char t[128];
-		reg_qty_format(&q, t, sizeof(t));
+	} else if (reg_qty(storage, &q) && (q.neg || qty_is_zero(&q))) {
+		char t[QTY_STR_MAX];
+		qty_format(&q, t);
 		size_t m2 = reg_vkey(&v, "resources.requests");
 		reg_vmap(&v, "storage");
 		reg_vinvalid_str(&v, NULL, t, "must be greater than zero");
@@ -948,13 +948,15 @@ static void pvc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	reg_vstr(&v, spec, "volumeName");
 	const cJSON *ospec = reg_at_obj(old, "spec");
 	if (old && ospec) {
-		/* Only a bound claim's requests (expansion) and attributes class may change, and
-		 * a volume name may be filled in by the binder. */
+		/* Only a bound claim's storage request (expansion) and attributes class may
+		 * change, and a volume name may be filled in by the binder. */
 		cJSON *a = cJSON_Duplicate(spec, true), *b = cJSON_Duplicate(ospec, true);
-		cJSON *ares = reg_obj(a, "resources", false),
-		      *bres = reg_obj(b, "resources", false);
-		cJSON_DeleteItemFromObjectCaseSensitive(ares, "requests");
-		cJSON_DeleteItemFromObjectCaseSensitive(bres, "requests");
+		if (!strcmp(reg_at_strz(obj, "status.phase"), "Bound")) {
+			cJSON *areq = reg_obj(reg_obj(a, "resources", false), "requests", false);
+			cJSON *breq = reg_obj(reg_obj(b, "resources", false), "requests", false);
+			cJSON_DeleteItemFromObjectCaseSensitive(areq, "storage");
+			cJSON_DeleteItemFromObjectCaseSensitive(breq, "storage");
+		}
 		cJSON_DeleteItemFromObjectCaseSensitive(a, "volumeAttributesClassName");
 		cJSON_DeleteItemFromObjectCaseSensitive(b, "volumeAttributesClassName");
 		if (!*reg_at_strz(ospec, "volumeName")) {
@@ -967,10 +969,10 @@ static void pvc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 			               "and volumeAttributesClassName for bound claims");
 		cJSON_Delete(a);
 		cJSON_Delete(b);
-		struct reg_qty now, was;
-		if (reg_qty_json(storage, &now) &&
-		    reg_qty_json(reg_at(ospec, "resources.requests.storage"), &was) &&
-		    reg_qty_cmp(&now, &was) < 0)
+		struct qty now, was;
+		if (reg_qty(storage, &now) &&
+		    reg_qty(reg_at(ospec, "resources.requests.storage"), &was) &&
+		    qty_cmp(&now, &was) < 0)
 			reg_vforbidden(&v, "resources.requests.storage",
 			               "field can not be less than previous value");
 	}
@@ -1007,12 +1009,12 @@ static void pvc_row(const cJSON *obj, int64_t now, cJSON *cells)
 	if (reg_at(obj, "metadata.deletionTimestamp"))
 		phase = "Terminating";
 	const char *volume = reg_at_strz(obj, "spec.volumeName");
-	char capacity[128] = "";
+	char capacity[QTY_STR_MAX] = "";
 	struct buf modes = { 0 };
 	if (*volume) {
-		struct reg_qty q;
-		if (reg_qty_json(reg_at(obj, "status.capacity.storage"), &q))
-			reg_qty_format(&q, capacity, sizeof(capacity));
+		struct qty q;
+		if (reg_qty(reg_at(obj, "status.capacity.storage"), &q))
+			qty_format(&q, capacity);
 		else
 			snprintf(capacity, sizeof(capacity), "0");
 		static const char *const abbr[] = { "ReadWriteOnce",    "RWO",
@@ -1032,7 +1034,7 @@ static void pvc_row(const cJSON *obj, int64_t now, cJSON *cells)
 		}
 	}
 	const cJSON *ann = reg_at_obj(obj, "metadata.annotations");
-	const char *cls = reg_at_str(ann, "volume.beta.kubernetes.io/storage-class");
+	const char *cls = reg_get_str(ann, "volume.beta.kubernetes.io/storage-class");
 	if (!cJSON_IsString(reg_get(ann, "volume.beta.kubernetes.io/storage-class")))
 		cls = reg_at_strz(obj, "spec.storageClassName");
 	const char *vac = reg_at_str(obj, "spec.volumeAttributesClassName");

@@ -80,15 +80,11 @@ static void csr_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	reg_vinit(&v, errs, NULL);
 	const cJSON *spec = reg_vobj(&v, obj, "spec");
 	reg_vkey(&v, "spec");
-	const char *req = reg_vstr(&v, spec, "request");
-	if (!req || !*req)
-		reg_vreq(&v, "request", NULL);
-	else if (!pem_contains(req, "CERTIFICATE REQUEST"))
+	const char *req = reg_vstr_req(&v, spec, "request");
+	if (req && !pem_contains(req, "CERTIFICATE REQUEST"))
 		reg_vinvalid(&v, "request", NULL, "PEM block type must be CERTIFICATE REQUEST");
-	const char *signer = reg_vstr(&v, spec, "signerName");
-	if (!signer || !*signer)
-		reg_vreq(&v, "signerName", NULL);
-	else if (!strchr(signer, '/') || reg_check_qualified_name(signer))
+	const char *signer = reg_vstr_req(&v, spec, "signerName");
+	if (signer && (!strchr(signer, '/') || obj_validate_qualified_name(signer, NULL)))
 		reg_vinvalid_str(&v, "signerName", signer,
 		                 "must be a fully qualified domain and path of the form "
 		                 "'example.com/signer-name'");
@@ -128,10 +124,8 @@ static void csr_validate_status(const cJSON *obj, const cJSON *old, struct reg_e
 	{
 		size_t m = reg_vkey(&v, "conditions");
 		reg_vidx(&v, i);
-		const char *type = reg_vstr(&v, c, "type");
-		if (!type || !*type) {
-			reg_vreq(&v, "type", NULL);
-		} else {
+		const char *type = reg_vstr_req(&v, c, "type");
+		if (type) {
 			if (!strcmp(type, "Approved")) {
 				approved = true;
 				if (denied)

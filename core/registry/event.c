@@ -30,19 +30,38 @@ static bool is_event(const cJSON *obj, const char *api_version)
 	       !strcmp(reg_at_strz(obj, "apiVersion"), api_version);
 }
 
-void reg_event_to_core(cJSON *obj)
+/* Members Go always prints on a core v1 Event, empty or not. */
+static void core_members(cJSON *obj)
 {
-	if (!is_event(obj, "events.k8s.io/v1"))
+	if (!cJSON_IsObject(obj))
+		return;
+	static const char *const nulls[] = { "eventTime", "firstTimestamp", "lastTimestamp" };
+	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++)
+		if (!cJSON_GetObjectItemCaseSensitive(obj, nulls[i]))
+			cJSON_AddNullToObject(obj, nulls[i]);
+	if (!cJSON_GetObjectItemCaseSensitive(obj, "reportingComponent"))
+		cJSON_AddStringToObject(obj, "reportingComponent", "");
+	if (!cJSON_GetObjectItemCaseSensitive(obj, "reportingInstance"))
+		cJSON_AddStringToObject(obj, "reportingInstance", "");
+	reg_def_obj(obj, "involvedObject");
+	reg_def_obj(obj, "source");
+}
+
+/* Both directions convert whatever they are given; the public functions check the form. */
+static void to_core(cJSON *obj)
+{
+	if (!cJSON_IsObject(obj))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(renames); i++)
 		rename_key(obj, renames[i][1], renames[i][0]);
 	reg_set(obj, "apiVersion", cJSON_CreateString("v1"));
+	/* What a core reader sees of an event made through events.k8s.io is what it would see
+	 * of one made through core: Go's always-printed members included. */
+	core_members(obj);
 }
 
-void reg_event_from_core(cJSON *obj)
+static void from_core(cJSON *obj)
 {
-	if (!is_event(obj, "v1"))
-		return;
 	for (size_t i = 0; i < ARRAY_SIZE(renames); i++)
 		rename_key(obj, renames[i][0], renames[i][1]);
 	reg_set(obj, "apiVersion", cJSON_CreateString("events.k8s.io/v1"));
@@ -62,23 +81,23 @@ void reg_event_from_core(cJSON *obj)
 		cJSON_AddNullToObject(obj, "eventTime");
 }
 
+void reg_event_to_core(cJSON *obj)
+{
+	if (is_event(obj, "events.k8s.io/v1"))
+		to_core(obj);
+}
+
+void reg_event_from_core(cJSON *obj)
+{
+	if (is_event(obj, "v1"))
+		from_core(obj);
+}
+
 /* --- core/v1 -------------------------------------------------------------------------------- */
 
-/* Members Go always prints on a core v1 Event, empty or not. */
 static void event_defaults(cJSON *obj)
 {
-	if (!cJSON_IsObject(obj))
-		return;
-	static const char *const nulls[] = { "eventTime", "firstTimestamp", "lastTimestamp" };
-	for (size_t i = 0; i < ARRAY_SIZE(nulls); i++)
-		if (!cJSON_GetObjectItemCaseSensitive(obj, nulls[i]))
-			cJSON_AddNullToObject(obj, nulls[i]);
-	if (!cJSON_GetObjectItemCaseSensitive(obj, "reportingComponent"))
-		cJSON_AddStringToObject(obj, "reportingComponent", "");
-	if (!cJSON_GetObjectItemCaseSensitive(obj, "reportingInstance"))
-		cJSON_AddStringToObject(obj, "reportingInstance", "");
-	reg_def_obj(obj, "involvedObject");
-	reg_def_obj(obj, "source");
+	core_members(obj);
 }
 
 static void check_len(struct reg_vctx *v, const char *key, const char *s, size_t max)
@@ -99,7 +118,9 @@ struct ev_names {
 static void validate_common(struct reg_vctx *v, const cJSON *obj, const struct ev_names *n)
 {
 	const char *ns = reg_at_strz(obj, "metadata.namespace");
-	const cJSON *reg = reg_vobj(v, obj, n->regarding);
+	const cJSON *reg = reg_vstrfields(v, obj, n->regarding, reg_ref_fields);
+	reg_vstrfields(v, obj, "related", reg_ref_fields);
+	reg_vtime(v, obj, "eventTime");
 	const char *rns = reg_at_strz(reg, "namespace");
 	bool new_style = reg_get(obj, "eventTime") != NULL;
 	size_t m = reg_vkey(v, n->regarding);
@@ -151,7 +172,10 @@ static void event_validate(const cJSON *obj, const cJSON *old, struct reg_errors
 	struct reg_vctx v;
 	reg_vinit(&v, errs, NULL);
 	validate_common(&v, obj, &names);
-	reg_vobj(&v, obj, "source");
+	static const char *const source[] = { "component", "host", NULL };
+	reg_vstrfields(&v, obj, "source", source);
+	reg_vtime(&v, obj, "firstTimestamp");
+	reg_vtime(&v, obj, "lastTimestamp");
 	reg_vint(&v, obj, "count", &(int64_t){ 0 });
 	UNUSED(old);
 }
@@ -246,8 +270,12 @@ static bool event_field(const cJSON *obj, const char *field, char *out, size_t o
 	if (!strcmp(field, "reason") || !strcmp(field, "type") ||
 	    !strcmp(field, "reportingComponent"))
 		return reg_field_out(out, outlen, reg_at_str(obj, field));
-	if (!strcmp(field, "source"))
-		return reg_field_out(out, outlen, reg_at_str(obj, "source.component"));
+	/* Events made through events.k8s.io have no source but a reporting controller. */
+	if (!strcmp(field, "source")) {
+		const char *s = reg_at_str(obj, "source.component");
+		return reg_field_out(out, outlen,
+		                     s && *s ? s : reg_at_str(obj, "reportingComponent"));
+	}
 	return false;
 }
 
@@ -298,6 +326,8 @@ static void event_v1_validate(const cJSON *obj, const cJSON *old, struct reg_err
 		if (reg_at_int(obj, "deprecatedCount", 0) != 0)
 			reg_vinvalid(&v, "deprecatedCount", reg_get(obj, "deprecatedCount"),
 			             "needs to be unset");
+		static const char *const source[] = { "component", "host", NULL };
+		reg_vstrfields(&v, obj, "deprecatedSource", source);
 		if (*reg_at_strz(obj, "deprecatedSource.component") ||
 		    *reg_at_strz(obj, "deprecatedSource.host"))
 			reg_vinvalid(&v, "deprecatedSource", reg_get(obj, "deprecatedSource"),
@@ -317,8 +347,9 @@ static void event_v1_validate(const cJSON *obj, const cJSON *old, struct reg_err
 
 static void event_v1_row(const cJSON *obj, int64_t now, cJSON *cells)
 {
+	/* The row is the core one; the object is of this kind whatever its apiVersion says. */
 	cJSON *core = cJSON_Duplicate(obj, true);
-	reg_event_to_core(core);
+	to_core(core);
 	event_row(core, now, cells);
 	cJSON_Delete(core);
 }

@@ -1,70 +1,56 @@
 /* json: tolerant JSON getters, default setters and base64 for the strategies. */
-#include <math.h>
 #include <string.h>
 
 #include "core/registry/registry-internal.h"
 
+/*
+ * Thin layers over core/obj's paths: they add only that a JSON null reads as absent, as Go's
+ * decoder leaves such a field unset. Registry paths are plain dotted names.
+ */
 const cJSON *reg_get(const cJSON *o, const char *key)
 {
-	if (!cJSON_IsObject(o))
-		return NULL;
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!it || cJSON_IsNull(it))
-		return NULL;
-	return it;
+	const cJSON *it = obj_child(o, key);
+	return cJSON_IsNull(it) ? NULL : it;
+}
+
+const char *reg_get_str(const cJSON *o, const char *key)
+{
+	const cJSON *it = reg_get(o, key);
+	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
 const cJSON *reg_at(const cJSON *o, const char *path)
 {
-	char key[128];
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = reg_get(o, key);
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
+	const cJSON *it = obj_get(o, path);
+	return cJSON_IsNull(it) ? NULL : it;
 }
 
 const char *reg_at_str(const cJSON *o, const char *path)
 {
-	const cJSON *it = reg_at(o, path);
-	return cJSON_IsString(it) ? it->valuestring : NULL;
+	return obj_get_str(o, path);
 }
 
 const char *reg_at_strz(const cJSON *o, const char *path)
 {
-	const char *s = reg_at_str(o, path);
+	const char *s = obj_get_str(o, path);
 	return s ? s : "";
 }
 
 bool reg_json_int(const cJSON *item, int64_t *out)
 {
-	if (!cJSON_IsNumber(item))
-		return false;
-	double d = item->valuedouble;
-	/* 2^63 is exactly representable; anything at or past it does not fit. */
-	if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 ||
-	    d >= 9223372036854775808.0)
-		return false;
-	*out = (int64_t)d;
-	return true;
+	return obj_get_i64(item, "", out);
 }
 
 int64_t reg_at_int(const cJSON *o, const char *path, int64_t dflt)
 {
 	int64_t v;
-	return reg_json_int(reg_at(o, path), &v) ? v : dflt;
+	return obj_get_i64(o, path, &v) ? v : dflt;
 }
 
 bool reg_at_bool(const cJSON *o, const char *path, bool dflt)
 {
-	const cJSON *it = reg_at(o, path);
-	return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
+	bool b;
+	return obj_get_bool(o, path, &b) ? b : dflt;
 }
 
 const cJSON *reg_at_arr(const cJSON *o, const char *path)
@@ -172,9 +158,7 @@ bool reg_json_equal(const cJSON *a, const cJSON *b)
 		a = NULL;
 	if (cJSON_IsNull(b))
 		b = NULL;
-	if (!a || !b)
-		return a == b;
-	return cJSON_Compare(a, b, true);
+	return obj_equal(a, b);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -231,4 +215,21 @@ unsigned char *reg_base64_decode(const char *s, size_t *outlen)
 	out[o] = '\0';
 	*outlen = o;
 	return out;
+}
+
+bool reg_qty(const cJSON *item, struct qty *q)
+{
+	return item && qty_from_json(item, q, NULL) == 0;
+}
+
+void reg_qty_round_milli(struct qty *q)
+{
+	uint32_t rest = q->nanos % 1000000u;
+	if (!rest)
+		return;
+	q->nanos += 1000000u - rest;
+	if (q->nanos == 1000000000u) {
+		q->nanos = 0;
+		q->units++; /* the cap is 2^63-1 units; a uint64 has room for one more */
+	}
 }

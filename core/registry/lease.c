@@ -15,12 +15,8 @@ static void lease_validate(const cJSON *obj, const cJSON *old, struct reg_errors
 	reg_vnonneg(&v, spec, "leaseTransitions", NULL);
 	reg_vstr(&v, spec, "holderIdentity");
 	static const char *const times[] = { "acquireTime", "renewTime" };
-	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
-		const char *t = reg_vstr(&v, spec, times[i]);
-		int64_t x;
-		if (t && !reg_parse_time(t, &x))
-			reg_vinvalid_str(&v, times[i], t, "must be an RFC 3339 time");
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++)
+		reg_vtime(&v, spec, times[i]);
 	const char *pref = reg_vstr(&v, spec, "preferredHolder");
 	if (pref && *pref && !reg_get(spec, "strategy"))
 		reg_vforbidden(&v, "preferredHolder",

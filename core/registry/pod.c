@@ -11,54 +11,19 @@ static void pod_defaults(cJSON *obj)
 	reg_podspec_defaults(reg_obj(obj, "spec", true), true);
 }
 
-/* Adds one resource's quantity to a running sum, when positive (upstream ignores zeros). */
-static void qos_add(struct reg_qty *sum, bool *have, const cJSON *list, const char *res)
+/*
+ * QoS as upstream computes it, by core/obj. Pod-level resources (spec.resources) are an alpha
+ * feature upstream, off by default in 1.32: the containers alone decide.
+ */
+static const char *pod_qos(const cJSON *pod)
 {
-	struct reg_qty q;
-	if (!reg_qty_json(reg_get(list, res), &q) || reg_qty_sign(&q) <= 0)
-		return;
-	reg_qty_add(sum, &q);
-	*have = true;
-}
-
-/* QoS as upstream computes it: BestEffort without any cpu/memory requests or limits; Guaranteed
- * when every container limits both and the summed requests equal the summed limits. */
-static const char *pod_qos(const cJSON *spec)
-{
-	static const char *const res[] = { "cpu", "memory" };
-	struct reg_qty req[2], lim[2];
-	bool hreq[2] = { false, false }, hlim[2] = { false, false };
-	bool guaranteed = true;
-	memset(req, 0, sizeof(req));
-	memset(lim, 0, sizeof(lim));
-	static const char *const lists[] = { "containers", "initContainers" };
-	for (int l = 0; l < 2; l++) {
-		const cJSON *c;
-		cJSON_ArrayForEach(c, reg_at_arr(spec, lists[l]))
-		{
-			const cJSON *r = reg_at_obj(c, "resources.requests");
-			const cJSON *li = reg_at_obj(c, "resources.limits");
-			int found = 0;
-			for (int i = 0; i < 2; i++) {
-				qos_add(&req[i], &hreq[i], r, res[i]);
-				struct reg_qty q;
-				if (reg_qty_json(reg_get(li, res[i]), &q) && reg_qty_sign(&q) > 0)
-					found++;
-				qos_add(&lim[i], &hlim[i], li, res[i]);
-			}
-			if (found < 2)
-				guaranteed = false;
-		}
-	}
-	if (!hreq[0] && !hreq[1] && !hlim[0] && !hlim[1])
-		return "BestEffort";
-	for (int i = 0; guaranteed && i < 2; i++) {
-		if (hreq[i] && (!hlim[i] || reg_qty_cmp(&req[i], &lim[i]) != 0))
-			guaranteed = false;
-		if (hreq[i] != hlim[i])
-			guaranteed = false;
-	}
-	return guaranteed ? "Guaranteed" : "Burstable";
+	if (!reg_get(reg_at_obj(pod, "spec"), "resources"))
+		return obj_qos_name(obj_pod_qos(pod));
+	cJSON *copy = cJSON_Duplicate(pod, true);
+	cJSON_DeleteItemFromObjectCaseSensitive(reg_obj(copy, "spec", false), "resources");
+	const char *name = obj_qos_name(obj_pod_qos(copy));
+	cJSON_Delete(copy);
+	return name;
 }
 
 /* Whether the pod already tolerates a NoExecute taint with this key. */
@@ -108,15 +73,22 @@ static void pod_prepare_create(cJSON *obj)
 		return;
 	reg_def_str(spec, "serviceAccountName", "default");
 	reg_def_str(spec, "serviceAccount", reg_at_strz(spec, "serviceAccountName"));
-	if (!*reg_at_strz(spec, "priorityClassName"))
+	/* The priority admission plugin: 0 without a class; the two classes every cluster has
+	 * give their values (tug serves no PriorityClass objects, so there are no others). */
+	const char *pc = reg_at_strz(spec, "priorityClassName");
+	if (!*pc)
 		reg_def_int(spec, "priority", 0);
+	else if (!strcmp(pc, "system-node-critical"))
+		reg_def_int(spec, "priority", 2000001000);
+	else if (!strcmp(pc, "system-cluster-critical"))
+		reg_def_int(spec, "priority", 2000000000);
 	reg_def_str(spec, "preemptionPolicy", "PreemptLowerPriority");
 	add_toleration(spec, "node.kubernetes.io/not-ready");
 	add_toleration(spec, "node.kubernetes.io/unreachable");
 
 	cJSON *status = cJSON_CreateObject();
 	cJSON_AddStringToObject(status, "phase", "Pending");
-	cJSON_AddStringToObject(status, "qosClass", pod_qos(spec));
+	cJSON_AddStringToObject(status, "qosClass", pod_qos(obj));
 	if (reg_count(reg_at_arr(spec, "schedulingGates")) > 0) {
 		cJSON *conds = cJSON_AddArrayToObject(status, "conditions");
 		cJSON *c = cJSON_CreateObject();
@@ -182,12 +154,16 @@ static void neutralize(cJSON *spec, const cJSON *old)
 		}
 	}
 	static const char *const free_fields[] = { "activeDeadlineSeconds", "tolerations",
-		                                   "schedulingGates",
-		                                   "terminationGracePeriodSeconds" };
+		                                   "schedulingGates" };
 	for (size_t i = 0; i < ARRAY_SIZE(free_fields); i++) {
 		const cJSON *o = reg_get(old, free_fields[i]);
 		reg_set(spec, free_fields[i], o ? cJSON_Duplicate(o, true) : cJSON_CreateNull());
 	}
+	/* The grace period may only be fixed up from a negative value (older clients) to 1. */
+	int64_t was, now;
+	if (reg_json_int(reg_get(old, "terminationGracePeriodSeconds"), &was) && was < 0 &&
+	    reg_json_int(reg_get(spec, "terminationGracePeriodSeconds"), &now) && now == 1)
+		reg_set(spec, "terminationGracePeriodSeconds", cJSON_CreateNumber((double)was));
 }
 
 static bool gates_only_removed(const cJSON *now, const cJSON *old)
@@ -247,7 +223,8 @@ static void pod_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 			    "`spec.containers[*].image`, `spec.initContainers[*].image`, "
 			    "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions "
 			    "to existing tolerations), `spec.terminationGracePeriodSeconds` "
-			    "and removals from `spec.schedulingGates`");
+			    "(from a negative value to 1) and removals from "
+			    "`spec.schedulingGates`");
 		cJSON_Delete(a);
 		cJSON_Delete(b);
 	}
@@ -286,9 +263,8 @@ static void pod_validate_status(const cJSON *obj, const cJSON *old, struct reg_e
 	const char *node = reg_at_str(obj, "spec.nodeName"),
 	           *onode = reg_at_str(old, "spec.nodeName");
 	if (old && onode && *onode && (!node || strcmp(node, onode) != 0)) {
-		struct reg_vctx v2;
-		reg_vinit(&v2, errs, "spec");
-		reg_vforbidden(&v2, "nodeName", "may not be changed by a status update");
+		/* Upstream names it under status, although it lives in spec. */
+		reg_vforbidden(&v, "nodeName", "may not be changed by a status update");
 	}
 }
 
@@ -336,6 +312,16 @@ static void note_restart(const cJSON *cs, int64_t *last)
 	if (reg_get(reg_at(cs, "lastState"), "terminated") && fin && reg_parse_time(fin, &t) &&
 	    t > *last)
 		*last = t;
+}
+
+/* The pod's first IP. The older single podIP wins when the two disagree: upstream's conversion
+ * takes it as authoritative, for old kubelets. */
+static const char *pod_ip(const cJSON *status)
+{
+	const char *ip = reg_at_str(status, "podIP");
+	if (ip && *ip)
+		return ip;
+	return reg_at_str(cJSON_GetArrayItem(reg_at_arr(status, "podIPs"), 0), "ip");
 }
 
 /* The STATUS column: phase or reason, overridden by what the containers are doing, in the
@@ -463,9 +449,7 @@ static void pod_row(const cJSON *obj, int64_t now, cJSON *cells)
 	}
 	reg_cell_age(cells, obj, now);
 
-	const char *ip = reg_at_str(cJSON_GetArrayItem(reg_at_arr(status, "podIPs"), 0), "ip");
-	if (!ip || !*ip)
-		ip = reg_at_str(status, "podIP");
+	const char *ip = pod_ip(status);
 	const char *node = reg_at_strz(spec, "nodeName");
 	const char *nominated = reg_at_strz(status, "nominatedNodeName");
 	reg_cell_str(cells, ip && *ip ? ip : "<none>");
@@ -494,6 +478,9 @@ static void pod_row(const cJSON *obj, int64_t now, cJSON *cells)
 
 static bool pod_field(const cJSON *obj, const char *field, char *out, size_t outlen)
 {
+	/* Old clients still say spec.host. */
+	if (!strcmp(field, "spec.host"))
+		field = "spec.nodeName";
 	static const char *const plain[] = { "spec.nodeName",      "spec.restartPolicy",
 		                             "spec.schedulerName", "spec.serviceAccountName",
 		                             "status.phase",       "status.nominatedNodeName" };
@@ -503,11 +490,8 @@ static bool pod_field(const cJSON *obj, const char *field, char *out, size_t out
 	if (!strcmp(field, "spec.hostNetwork"))
 		return reg_field_out(
 		    out, outlen, reg_at_bool(obj, "spec.hostNetwork", false) ? "true" : "false");
-	if (!strcmp(field, "status.podIP")) {
-		const char *ip =
-		    reg_at_str(cJSON_GetArrayItem(reg_at_arr(obj, "status.podIPs"), 0), "ip");
-		return reg_field_out(out, outlen, ip ? ip : reg_at_str(obj, "status.podIP"));
-	}
+	if (!strcmp(field, "status.podIP"))
+		return reg_field_out(out, outlen, pod_ip(reg_at_obj(obj, "status")));
 	return false;
 }
 

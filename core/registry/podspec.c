@@ -7,44 +7,185 @@
 /* --- defaults ------------------------------------------------------------------------------- */
 
 /*
+ * Image references, checked the way upstream's image-name parser (the distribution reference
+ * grammar) checks them, because imagePullPolicy depends on whether the parse succeeds:
+ *   [host[:port]/]component[/component...][:tag][@algorithm:hex]
+ */
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_word(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* A path component: lower-case alphanumeric runs joined by ".", "_", "__" or dashes. */
+static bool path_component_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (;;) {
+		size_t run = i;
+		while (i < n && is_lower_alnum(s[i]))
+			i++;
+		if (i == run)
+			return false;
+		if (i == n)
+			return true;
+		if (s[i] == '.')
+			i++;
+		else if (s[i] == '_')
+			i += i + 1 < n && s[i + 1] == '_' ? 2 : 1;
+		else if (s[i] == '-')
+			while (i < n && s[i] == '-')
+				i++;
+		else
+			return false;
+	}
+}
+
+/* A registry host (DNS name or IPv4, or [IPv6]) with an optional numeric port. */
+static bool domain_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n && s[0] == '[') {
+		while (i < n && s[i] != ']')
+			i++;
+		if (i == n || i < 3)
+			return false;
+		for (size_t k = 1; k < i; k++)
+			if (!strchr("0123456789abcdefABCDEF:.", s[k]))
+				return false;
+		i++;
+	} else {
+		for (;;) {
+			size_t part = i;
+			while (i < n && (is_lower_alnum(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') ||
+			                 s[i] == '-'))
+				i++;
+			if (i == part || s[part] == '-' || s[i - 1] == '-')
+				return false;
+			if (i < n && s[i] == '.') {
+				i++;
+				continue;
+			}
+			break;
+		}
+	}
+	if (i == n)
+		return true;
+	if (s[i] != ':' || i + 1 == n)
+		return false;
+	for (i++; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* algorithm:hex for the algorithms upstream supports, with their exact lengths. */
+static bool digest_ok(const char *s)
+{
+	static const struct {
+		const char *alg;
+		size_t hex;
+	} algs[] = { { "sha256:", 64 }, { "sha384:", 96 }, { "sha512:", 128 } };
+	for (size_t a = 0; a < ARRAY_SIZE(algs); a++) {
+		size_t al = strlen(algs[a].alg);
+		if (strncmp(s, algs[a].alg, al) != 0)
+			continue;
+		const char *h = s + al;
+		if (strlen(h) != algs[a].hex)
+			return false;
+		for (; *h; h++)
+			if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* Parses an image reference; false when upstream's parser would refuse it. */
+static bool image_ref_parse(const char *image, const char **tag, size_t *taglen, bool *digest)
+{
+	size_t len = strlen(image);
+	const char *at = strchr(image, '@');
+	size_t n = at ? (size_t)(at - image) : len;
+	*tag = NULL;
+	*taglen = 0;
+	*digest = at != NULL;
+	if (n == 0 || (at && !digest_ok(at + 1)))
+		return false;
+	/* A tag is a ':' after the last '/'; one before it belongs to a registry host:port. */
+	size_t name_end = n;
+	for (size_t i = 0; i < n; i++) {
+		if (image[i] == '/')
+			name_end = n;
+		else if (image[i] == ':')
+			name_end = i;
+	}
+	if (name_end < n) {
+		*tag = image + name_end + 1;
+		*taglen = n - name_end - 1;
+		if (*taglen == 0 || *taglen > 128)
+			return false;
+		for (size_t i = 0; i < *taglen; i++)
+			if (!is_word((*tag)[i]) &&
+			    (i == 0 || ((*tag)[i] != '.' && (*tag)[i] != '-')))
+				return false;
+	}
+	if (name_end > 255)
+		return false;
+	/* The first component is a registry when it looks like a host. */
+	const char *p = image, *end = image + name_end;
+	const char *slash = memchr(image, '/', name_end);
+	if (slash) {
+		size_t hn = (size_t)(slash - image);
+		bool upper = false;
+		for (size_t i = 0; i < hn; i++)
+			upper |= image[i] >= 'A' && image[i] <= 'Z';
+		if (memchr(image, '.', hn) || memchr(image, ':', hn) || upper ||
+		    (hn == 9 && !strncmp(image, "localhost", 9))) {
+			if (!domain_ok(image, hn))
+				return false;
+			p = slash + 1;
+		}
+	}
+	for (;;) {
+		const char *e = memchr(p, '/', (size_t)(end - p));
+		if (!path_component_ok(p, (size_t)((e ? e : end) - p)))
+			return false;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	/* A bare 64-character hex string would be mistaken for an image ID. */
+	if (!slash && name_end == 64 && !*tag && !at) {
+		size_t i = 0;
+		while (i < 64 && ((image[i] >= '0' && image[i] <= '9') ||
+		                  (image[i] >= 'a' && image[i] <= 'f')))
+			i++;
+		if (i == 64)
+			return false;
+	}
+	return true;
+}
+
+/*
  * imagePullPolicy follows the tag as upstream's image-name parser sees it: no tag means
  * "latest" (pull Always) unless the image is pinned by digest; a name the parser rejects gets
  * IfNotPresent, since upstream ignores the parse error there.
  */
 static const char *pull_policy_for(const char *image)
 {
-	if (!*image)
+	const char *tag;
+	size_t taglen;
+	bool digest;
+	if (!image_ref_parse(image, &tag, &taglen, &digest))
 		return "IfNotPresent";
-	for (const char *p = image; *p; p++)
-		if (*p == ' ' || *p == '\t' || *p == '\n')
-			return "IfNotPresent";
-	const char *at = strchr(image, '@');
-	size_t n = at ? (size_t)(at - image) : strlen(image);
-	/* A tag is a ':' after the last '/'; one before it belongs to a registry host:port. */
-	const char *colon = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (image[i] == '/')
-			colon = NULL;
-		else if (image[i] == ':')
-			colon = image + i;
-	}
-	/* The repository path (after a registry host) must be lower case. */
-	const char *first = strchr(image, '/');
-	const char *path = image;
-	if (first && first < image + n) {
-		size_t hn = (size_t)(first - image);
-		if (memchr(image, '.', hn) || memchr(image, ':', hn) ||
-		    (hn == 9 && !strncmp(image, "localhost", 9)))
-			path = first + 1;
-	}
-	for (const char *p = path; p < (colon ? colon : image + n); p++)
-		if (*p >= 'A' && *p <= 'Z')
-			return "IfNotPresent";
-	if (colon) {
-		size_t tl = (size_t)(image + n - colon - 1);
-		return tl == 6 && !strncmp(colon + 1, "latest", 6) ? "Always" : "IfNotPresent";
-	}
-	return at ? "IfNotPresent" : "Always";
+	if (tag)
+		return taglen == 6 && !strncmp(tag, "latest", 6) ? "Always" : "IfNotPresent";
+	return digest ? "IfNotPresent" : "Always";
 }
 
 static void http_get_defaults(cJSON *handler)
@@ -70,15 +211,16 @@ static void probe_defaults(cJSON *c, const char *key)
 
 void reg_resource_list_defaults(cJSON *list)
 {
-	cJSON *it;
-	cJSON_ArrayForEach(it, (cJSON_IsObject(list) ? list : NULL))
-	{
-		struct reg_qty q;
-		char text[128];
-		if (!reg_qty_json(it, &q))
+	cJSON *it, *next;
+	/* Replacing a member frees it, so the walk keeps its successor first. */
+	for (it = cJSON_IsObject(list) ? list->child : NULL; it; it = next) {
+		struct qty q;
+		char text[QTY_STR_MAX];
+		next = it->next;
+		if (!reg_qty(it, &q))
 			continue;
-		reg_qty_round_up(&q, -3);
-		reg_qty_format(&q, text, sizeof(text));
+		reg_qty_round_milli(&q);
+		qty_format(&q, text);
 		if (!cJSON_IsString(it) || strcmp(it->valuestring, text) != 0)
 			cJSON_ReplaceItemInObjectCaseSensitive(list, it->string,
 			                                       cJSON_CreateString(text));
@@ -103,7 +245,9 @@ static void container_defaults(cJSON *c, bool is_pod, bool host_network)
 		cJSON *req = reg_obj(res, "requests", true), *l;
 		cJSON_ArrayForEach(l, (req ? limits : NULL))
 		{
-			if (!reg_get(req, l->string))
+			/* Only quantities: a malformed limit is reported once, at the limit. */
+			struct qty q;
+			if (!reg_get(req, l->string) && reg_qty(l, &q))
 				reg_set(req, l->string, cJSON_Duplicate(l, true));
 		}
 	}
@@ -318,7 +462,8 @@ static void validate_handler(struct reg_vctx *v, const cJSON *h, bool probe)
 	const cJSON *ex = reg_at_obj(h, "exec");
 	if (ex) {
 		size_t m = reg_vkey(v, "exec");
-		if (reg_count(reg_varr(v, ex, "command")) == 0 && !reg_get(ex, "command"))
+		const cJSON *cmd = reg_vstrlist(v, ex, "command");
+		if (!reg_get(ex, "command") || (cmd && reg_count(cmd) == 0))
 			reg_vreq(v, "command", NULL);
 		reg_vpop(v, m);
 	}
@@ -356,6 +501,14 @@ static bool standard_container_resource(const char *name)
 	       !strcmp(name, "ephemeral-storage") || str_has_prefix(name, "hugepages-");
 }
 
+/* Native resources may be requested below their limit; extended ones (example.com/gpu) and
+ * huge pages may not. */
+static bool overcommit_allowed(const char *name)
+{
+	bool native = !strchr(name, '/') || strstr(name, "kubernetes.io/");
+	return native && !str_has_prefix(name, "hugepages-");
+}
+
 /* A resource list: names and non-negative quantities. */
 void reg_vresource_list(struct reg_vctx *v, const cJSON *o, const char *key)
 {
@@ -366,18 +519,16 @@ void reg_vresource_list(struct reg_vctx *v, const cJSON *o, const char *key)
 	cJSON_ArrayForEach(it, list)
 	{
 		size_t m2 = reg_vmap(v, it->string);
-		const char *e = reg_check_qualified_name(it->string);
-		struct reg_qty q;
-		if (e)
-			reg_vinvalid_str(v, NULL, it->string, "%s", e);
+		struct qty q;
+		reg_vqualified(v, NULL, it->string);
 		if (cJSON_IsNull(it)) {
 			/* nothing */
-		} else if (!reg_qty_json(it, &q)) {
+		} else if (!reg_qty(it, &q)) {
 			reg_vinvalid(v, NULL, it,
 			             "must be a quantity, e.g. '500m', '2', '128Mi' or '1G'");
-		} else if (reg_qty_sign(&q) < 0) {
-			char t[128];
-			reg_qty_format(&q, t, sizeof(t));
+		} else if (q.neg) {
+			char t[QTY_STR_MAX];
+			qty_format(&q, t);
 			reg_vinvalid_str(v, NULL, t, "must be greater than or equal to 0");
 		}
 		reg_vpop(v, m2);
@@ -411,17 +562,28 @@ static void validate_resources(struct reg_vctx *v, const cJSON *c)
 	cJSON_ArrayForEach(req, reg_at_obj(res, "requests"))
 	{
 		const cJSON *lim = reg_get(reg_at_obj(res, "limits"), req->string);
-		struct reg_qty qr, ql;
-		if (!lim || !reg_qty_json(req, &qr) || !reg_qty_json(lim, &ql))
+		bool overcommit = overcommit_allowed(req->string);
+		struct qty qr, ql;
+		if (!reg_qty(req, &qr))
 			continue;
-		if (reg_qty_cmp(&qr, &ql) > 0) {
-			char tr[128], tl[128];
-			reg_qty_format(&qr, tr, sizeof(tr));
-			reg_qty_format(&ql, tl, sizeof(tl));
+		/* Upstream names the list, not the key, for a request that disagrees. */
+		if (!lim) {
+			if (!overcommit)
+				reg_vreq(v, "limits",
+				         "a limit must be set for resources that "
+				         "cannot be overcommitted");
+			continue;
+		}
+		if (!reg_qty(lim, &ql))
+			continue;
+		int cmp = qty_cmp(&qr, &ql);
+		if ((!overcommit && cmp != 0) || cmp > 0) {
+			char tr[QTY_STR_MAX], tl[QTY_STR_MAX];
+			qty_format(&qr, tr);
+			qty_format(&ql, tl);
 			size_t m2 = reg_vkey(v, "requests");
-			reg_vmap(v, req->string);
-			reg_vinvalid_str(v, NULL, tr,
-			                 "must be less than or equal to %s limit of %s",
+			reg_vinvalid_str(v, NULL, tr, "must be %s %s limit of %s",
+			                 overcommit ? "less than or equal to" : "equal to",
 			                 req->string, tl);
 			reg_vpop(v, m2);
 		}
@@ -453,10 +615,8 @@ static void validate_env(struct reg_vctx *v, const cJSON *c)
 			reg_vpop(v, m);
 			continue;
 		}
-		const char *name = reg_vstr(v, e, "name");
-		if (!name || !*name)
-			reg_vreq(v, "name", NULL);
-		else if (!env_name_ok(name))
+		const char *name = reg_vstr_req(v, e, "name");
+		if (name && !env_name_ok(name))
 			reg_vinvalid_str(
 			    v, "name", name,
 			    "a valid environment variable name must be letters, digits, "
@@ -470,6 +630,19 @@ static void validate_env(struct reg_vctx *v, const cJSON *c)
 			for (size_t s = 0; s < ARRAY_SIZE(srcs); s++)
 				n += reg_get(vf, srcs[s]) != NULL;
 			size_t m2 = reg_vkey(v, "valueFrom");
+			/* Each source names what it reads. */
+			static const char *const needs[] = { "fieldPath", "resource", "key",
+				                             "key" };
+			for (size_t s = 0; s < ARRAY_SIZE(srcs); s++) {
+				const cJSON *src = reg_vobj(v, vf, srcs[s]);
+				if (!src)
+					continue;
+				size_t m3 = reg_vkey(v, srcs[s]);
+				reg_vstr_req(v, src, needs[s]);
+				if (s >= 2)
+					reg_vstr(v, src, "name");
+				reg_vpop(v, m3);
+			}
 			if (n == 0)
 				reg_vinvalid(v, NULL, vf,
 				             "must specify one of: `fieldRef`, "
@@ -523,11 +696,8 @@ static void validate_ports(struct reg_vctx *v, const cJSON *c, bool host_network
 			}
 		}
 		int64_t cp = 0, hp = 0;
-		if (!reg_get(p, "containerPort"))
-			reg_vreq(v, "containerPort", NULL);
-		else
-			reg_vport(v, p, "containerPort", true);
-		reg_vint(v, p, "containerPort", &cp);
+		reg_vport(v, p, "containerPort", true);
+		reg_json_int(reg_get(p, "containerPort"), &cp);
 		if (reg_vint(v, p, "hostPort", &hp) && hp != 0) {
 			if (hp < 1 || hp > 65535)
 				reg_vinvalid_int(v, "hostPort", hp,
@@ -567,17 +737,13 @@ static void validate_mounts(struct reg_vctx *v, const cJSON *c, const cJSON *spe
 			reg_vpop(v, m);
 			continue;
 		}
-		const char *name = reg_vstr(v, vm, "name");
-		if (!name || !*name) {
-			reg_vreq(v, "name", NULL);
-		} else if (!has_volume(spec, name)) {
+		const char *name = reg_vstr_req(v, vm, "name");
+		if (name && !has_volume(spec, name)) {
 			char f[300];
 			snprintf(f, sizeof(f), "%.250s.name", v->path);
 			reg_err(v->errs, "FieldValueNotFound", f, "Not found: \"%s\"", name);
 		}
-		const char *mp = reg_vstr(v, vm, "mountPath");
-		if (!mp || !*mp)
-			reg_vreq(v, "mountPath", NULL);
+		reg_vstr_req(v, vm, "mountPath");
 		reg_vpop(v, m);
 	}
 }
@@ -585,10 +751,8 @@ static void validate_mounts(struct reg_vctx *v, const cJSON *c, const cJSON *spe
 static void validate_container(struct reg_vctx *v, const cJSON *c, const cJSON *spec,
                                enum reg_podspec_use use, bool init)
 {
-	const char *name = reg_vstr(v, c, "name");
-	if (!name || !*name)
-		reg_vreq(v, "name", NULL);
-	else
+	const char *name = reg_vstr_req(v, c, "name");
+	if (name)
 		reg_vdns_label(v, "name", name);
 	const char *image = reg_vstr(v, c, "image");
 	if (!image || !*image) {
@@ -606,8 +770,8 @@ static void validate_container(struct reg_vctx *v, const cJSON *c, const cJSON *
 	validate_env(v, c);
 	reg_venum(v, c, "imagePullPolicy", true, pull_policies);
 	reg_vobj(v, c, "securityContext");
-	reg_varr(v, c, "command");
-	reg_varr(v, c, "args");
+	reg_vstrlist(v, c, "command");
+	reg_vstrlist(v, c, "args");
 	validate_resources(v, c);
 	validate_mounts(v, c, spec);
 	const char *rp = reg_vstr(v, c, "restartPolicy");
@@ -680,6 +844,36 @@ static void validate_containers(struct reg_vctx *v, const cJSON *spec, const cha
 	}
 }
 
+/* A configMap or secret volume: its name, and the keys it maps to paths. */
+static void validate_projection(struct reg_vctx *v, const cJSON *vol, const char *key,
+                                const char *name_key)
+{
+	const cJSON *src = reg_vobj(v, vol, key), *it;
+	if (!src)
+		return;
+	size_t m = reg_vkey(v, key);
+	reg_vstr(v, src, name_key);
+	reg_vbool(v, src, "optional");
+	int64_t mode;
+	if (reg_vint(v, src, "defaultMode", &mode) && (mode < 0 || mode > 0777))
+		reg_vinvalid_int(v, "defaultMode", mode,
+		                 "must be a number between 0 and 0777 (octal), both inclusive");
+	int i = 0;
+	cJSON_ArrayForEach(it, reg_varr(v, src, "items"))
+	{
+		size_t m2 = reg_vkey(v, "items");
+		reg_vidx(v, i++);
+		if (!cJSON_IsObject(it)) {
+			reg_vinvalid(v, NULL, it, "must be an object");
+		} else {
+			reg_vstr_req(v, it, "key");
+			reg_vstr_req(v, it, "path");
+		}
+		reg_vpop(v, m2);
+	}
+	reg_vpop(v, m);
+}
+
 static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 {
 	const cJSON *vols = reg_varr(v, spec, "volumes"), *vol;
@@ -694,10 +888,8 @@ static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 			i++;
 			continue;
 		}
-		const char *name = reg_vstr(v, vol, "name");
-		if (!name || !*name) {
-			reg_vreq(v, "name", NULL);
-		} else {
+		const char *name = reg_vstr_req(v, vol, "name");
+		if (name) {
 			reg_vdns_label(v, "name", name);
 			const cJSON *o;
 			int j = 0;
@@ -715,23 +907,17 @@ static void validate_volumes(struct reg_vctx *v, const cJSON *spec)
 		const cJSON *pvc = reg_vobj(v, vol, "persistentVolumeClaim");
 		if (pvc) {
 			size_t m2 = reg_vkey(v, "persistentVolumeClaim");
-			const char *cn = reg_vstr(v, pvc, "claimName");
-			if (!cn || !*cn)
-				reg_vreq(v, "claimName", NULL);
+			reg_vstr_req(v, pvc, "claimName");
 			reg_vpop(v, m2);
 		}
-		const cJSON *cm = reg_vobj(v, vol, "configMap");
-		const cJSON *sec = reg_vobj(v, vol, "secret");
+		validate_projection(v, vol, "configMap", "name");
+		validate_projection(v, vol, "secret", "secretName");
 		const cJSON *hp = reg_vobj(v, vol, "hostPath");
 		if (hp) {
 			size_t m2 = reg_vkey(v, "hostPath");
-			const char *p = reg_vstr(v, hp, "path");
-			if (!p || !*p)
-				reg_vreq(v, "path", NULL);
+			reg_vstr_req(v, hp, "path");
 			reg_vpop(v, m2);
 		}
-		UNUSED(cm);
-		UNUSED(sec);
 		reg_vpop(v, m);
 		i++;
 	}
@@ -769,9 +955,8 @@ static void validate_tolerations(struct reg_vctx *v, const cJSON *spec)
 					    v, "operator", t,
 					    "value must be empty when `operator` is 'Exists'");
 			} else if (!strcmp(op, "Equal")) {
-				const char *e = value ? reg_check_label_value(value) : NULL;
-				if (e)
-					reg_vinvalid_str(v, "value", value, "%s", e);
+				if (value)
+					reg_vlabel_value(v, "value", value);
 			} else {
 				reg_vunsupported(v, "operator", op, ops);
 			}
@@ -851,14 +1036,43 @@ void reg_podspec_validate(struct reg_vctx *v, const cJSON *spec, enum reg_podspe
 	{
 		size_t m = reg_vkey(v, "schedulingGates");
 		reg_vidx(v, i++);
-		const char *name = reg_vstr(v, g, "name");
-		if (!name || !*name)
-			reg_vreq(v, "name", NULL);
-		else
+		const char *name;
+		if (!cJSON_IsObject(g))
+			reg_vinvalid(v, NULL, g, "must be an object");
+		else if ((name = reg_vstr_req(v, g, "name")))
 			reg_vqualified(v, "name", name);
 		reg_vpop(v, m);
 	}
+	const cJSON *rg = reg_varr(v, spec, "readinessGates");
+	i = 0;
+	cJSON_ArrayForEach(g, rg)
+	{
+		size_t m = reg_vkey(v, "readinessGates");
+		reg_vidx(v, i++);
+		const char *type;
+		if (!cJSON_IsObject(g))
+			reg_vinvalid(v, NULL, g, "must be an object");
+		else if ((type = reg_vstr_req(v, g, "conditionType")))
+			reg_vqualified(v, "conditionType", type);
+		reg_vpop(v, m);
+	}
 	reg_varr(v, spec, "ephemeralContainers");
+}
+
+bool reg_template_labels(const cJSON *spec, const cJSON **labels)
+{
+	static const char *const steps[] = { "template", "metadata", "labels" };
+	const cJSON *o = spec;
+	*labels = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		o = reg_get(o, steps[i]);
+		if (!o)
+			return true;
+		if (!cJSON_IsObject(o))
+			return false;
+	}
+	*labels = o;
+	return true;
 }
 
 void reg_template_validate(struct reg_vctx *v, const cJSON *o, const char *key,

@@ -204,3 +204,9 @@ bool reg_field_out(char *out, size_t outlen, const char *val)
 	snprintf(out, outlen, "%s", val ? val : "");
 	return true;
 }
+
+bool reg_field_int(char *out, size_t outlen, int64_t val)
+{
+	snprintf(out, outlen, "%lld", (long long)val);
+	return true;
+}

@@ -22,22 +22,6 @@ static int count_member(const cJSON *o, const char *key)
 	return reg_count(reg_get(o, key));
 }
 
-static void validate_strings(struct reg_vctx *v, const cJSON *o, const char *key)
-{
-	const cJSON *arr = reg_varr(v, o, key), *it;
-	int i = 0;
-	cJSON_ArrayForEach(it, arr)
-	{
-		if (!cJSON_IsString(it)) {
-			size_t m = reg_vkey(v, key);
-			reg_vidx(v, i);
-			reg_vinvalid(v, NULL, it, "must be a string");
-			reg_vpop(v, m);
-		}
-		i++;
-	}
-}
-
 static void validate_rules(struct reg_vctx *v, const cJSON *obj, bool namespaced)
 {
 	const cJSON *rules = reg_varr(v, obj, "rules"), *r;
@@ -54,7 +38,7 @@ static void validate_rules(struct reg_vctx *v, const cJSON *obj, bool namespaced
 		static const char *const lists[] = { "verbs", "apiGroups", "resources",
 			                             "resourceNames", "nonResourceURLs" };
 		for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
-			validate_strings(v, r, lists[l]);
+			reg_vstrlist(v, r, lists[l]);
 		if (count_member(r, "verbs") == 0)
 			reg_vreq(v, "verbs", "verbs must contain at least one value");
 		if (count_member(r, "nonResourceURLs") > 0) {
@@ -148,10 +132,8 @@ static void validate_binding(const cJSON *obj, const cJSON *old, struct reg_erro
 		kind_ok |= !strcmp(kind, kinds[i]);
 	if (!kind_ok)
 		reg_vunsupported(&v, "kind", kind ? kind : "", kinds);
-	const char *name = reg_vstr(&v, ref, "name");
-	if (!name || !*name)
-		reg_vreq(&v, "name", NULL);
-	else if (reg_check_path_segment(name))
+	const char *name = reg_vstr_req(&v, ref, "name");
+	if (name && reg_check_path_segment(name))
 		reg_vinvalid_str(&v, "name", name, "%s", reg_check_path_segment(name));
 	reg_vpop(&v, m);
 
@@ -166,12 +148,10 @@ static void validate_binding(const cJSON *obj, const cJSON *old, struct reg_erro
 			reg_vpop(&v, m2);
 			continue;
 		}
-		const char *sn = reg_vstr(&v, s, "name");
+		const char *sn = reg_vstr_req(&v, s, "name");
 		const char *sk = reg_vstr(&v, s, "kind");
 		const char *sg = reg_vstr(&v, s, "apiGroup");
 		const char *sns = reg_vstr(&v, s, "namespace");
-		if (!sn || !*sn)
-			reg_vreq(&v, "name", NULL);
 		if (sk && !strcmp(sk, "ServiceAccount")) {
 			if (sn && *sn)
 				reg_vdns_subdomain(&v, "name", sn);

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 
+#include "core/obj/obj.h"
 #include "core/registry/registry.h"
 #include "core/util/util.h"
 
@@ -16,6 +17,8 @@ const cJSON *reg_get(const cJSON *o, const char *key);
 /* Dotted path of object keys: "spec.template.spec". */
 const cJSON *reg_at(const cJSON *o, const char *path);
 const char *reg_at_str(const cJSON *o, const char *path);
+/* The member named key exactly (label and annotation keys have dots), when it is a string. */
+const char *reg_get_str(const cJSON *o, const char *key);
 /* The string, or "" when absent or not a string. */
 const char *reg_at_strz(const cJSON *o, const char *path);
 int64_t reg_at_int(const cJSON *o, const char *path, int64_t dflt);
@@ -84,11 +87,25 @@ void reg_vtoolong(struct reg_vctx *v, const char *key, int max);
  * absent; a FieldValueInvalid cause (and NULL/false) when present with the wrong type.
  */
 const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key);
+/* A string that must not be empty: Required when absent or "", else as reg_vstr. NULL unless a
+ * non-empty string. */
+const char *reg_vstr_req(struct reg_vctx *v, const cJSON *o, const char *key);
+/* True when the member is absent, null or "": what Required means for a string. */
+bool reg_vmissing(const cJSON *o, const char *key);
 bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out);
 /* -1 absent (or wrong type, reported), else 0/1. */
 int reg_vbool(struct reg_vctx *v, const cJSON *o, const char *key);
 const cJSON *reg_vobj(struct reg_vctx *v, const cJSON *o, const char *key);
 const cJSON *reg_varr(struct reg_vctx *v, const cJSON *o, const char *key);
+/* A list whose items must all be strings (commands, verbs); reports the others. */
+const cJSON *reg_vstrlist(struct reg_vctx *v, const cJSON *o, const char *key);
+/* An object at key whose members named in fields (NULL-terminated) must be strings. */
+const cJSON *reg_vstrfields(struct reg_vctx *v, const cJSON *o, const char *key,
+                            const char *const *fields);
+/* The members of an ObjectReference (involvedObject, regarding, targetRef). */
+extern const char *const reg_ref_fields[];
+/* An RFC 3339 time (metav1.Time or MicroTime) when present; true when present and valid. */
+bool reg_vtime(struct reg_vctx *v, const cJSON *o, const char *key);
 /* An object whose values must all be strings (labels, selectors, data); reports others. */
 const cJSON *reg_vstrmap(struct reg_vctx *v, const cJSON *o, const char *key);
 /* Field must be >= 0 / > 0 when present. Returns the value in *out when it was an integer. */
@@ -101,13 +118,9 @@ const char *reg_venum(struct reg_vctx *v, const cJSON *o, const char *key, bool 
 void reg_vimmutable(struct reg_vctx *v, const cJSON *o, const cJSON *old, const char *key);
 bool reg_json_equal(const cJSON *a, const cJSON *b);
 
-/* Name rules (upstream's DNS-1123 label/subdomain, DNS-1035 label, IANA service names...).
- * Each returns NULL when valid, else a description of the rule that was broken. */
-const char *reg_check_dns_label(const char *s);
-const char *reg_check_dns1035_label(const char *s);
-const char *reg_check_dns_subdomain(const char *s);
-const char *reg_check_qualified_name(const char *s);
-const char *reg_check_label_value(const char *s);
+/* Name rules core/obj does not have (config map keys, RBAC path segments). Each returns NULL
+ * when valid, else a description of the rule that was broken. DNS names, qualified names and
+ * label values are core/obj's obj_validate_*. */
 const char *reg_check_config_key(const char *s);
 const char *reg_check_path_segment(const char *s);
 /* IANA service name rules can break several ways at once; calls report() for each. */
@@ -115,10 +128,13 @@ void reg_check_port_name(struct reg_vctx *v, const char *key, const char *name);
 bool reg_is_ip(const char *s);
 bool reg_is_cidr(const char *s);
 
-/* Field checks shared by kinds. */
+/* Field checks shared by kinds: an Invalid cause with the rule's message when s breaks it. */
+bool reg_vrule(struct reg_vctx *v, const char *key, const char *s,
+               int (*rule)(const char *s, struct err *e));
 void reg_vdns_label(struct reg_vctx *v, const char *key, const char *s);
 void reg_vdns_subdomain(struct reg_vctx *v, const char *key, const char *s);
 void reg_vqualified(struct reg_vctx *v, const char *key, const char *s);
+void reg_vlabel_value(struct reg_vctx *v, const char *key, const char *s);
 void reg_vlabels(struct reg_vctx *v, const cJSON *o, const char *key);
 void reg_vport(struct reg_vctx *v, const cJSON *o, const char *key, bool required);
 /* metav1.LabelSelector at key: labels, expressions and their operators. */
@@ -142,6 +158,9 @@ void reg_podspec_defaults(cJSON *spec, bool is_pod);
 void reg_template_defaults(cJSON *tmpl);
 void reg_podspec_validate(struct reg_vctx *v, const cJSON *spec, enum reg_podspec_use use);
 /* A PodTemplateSpec at key: labels, then spec. */
+/* The labels of spec.template, for the selector check: false when template, its metadata or
+ * the labels have a wrong type (reported already), else *labels (NULL when there are none). */
+bool reg_template_labels(const cJSON *spec, const cJSON **labels);
 void reg_template_validate(struct reg_vctx *v, const cJSON *o, const char *key,
                            enum reg_podspec_use use);
 /* Canonical quantities in a resource list, rounded up to milli units (SetDefaults_ResourceList). */
@@ -181,35 +200,16 @@ void reg_since(const cJSON *timestamp, int64_t now, char *out, size_t outlen);
 
 /* Field selector helpers. */
 bool reg_field_out(char *out, size_t outlen, const char *val);
+bool reg_field_int(char *out, size_t outlen, int64_t val);
 
 /* base64 (standard alphabet). Decode returns a new buffer (caller frees) or NULL. */
 char *reg_base64_encode(const unsigned char *p, size_t n);
 unsigned char *reg_base64_decode(const char *s, size_t *outlen);
 
-/*
- * Quantities (resource.Quantity), kept private to the registry until core/obj has its own:
- * value = digits x 10^exp, exact, with the format the user wrote so that it prints canonically.
- */
-#define REG_QTY_DIGITS 96
-enum reg_qty_format { REG_QTY_DECIMAL_SI, REG_QTY_BINARY_SI, REG_QTY_DECIMAL_EXP };
-struct reg_qty {
-	bool neg;
-	enum reg_qty_format fmt;
-	int exp;
-	int nd; /* number of digits, no leading zeros; 0 means zero */
-	char d[REG_QTY_DIGITS + 1];
-};
-/* Parses "500m", "1.5Gi", "1e3", "+2"; false when the text is not a quantity. */
-bool reg_qty_parse(const char *s, struct reg_qty *q);
-/* A string or a JSON number (YAML "cpu: 1" arrives as a number). */
-bool reg_qty_json(const cJSON *item, struct reg_qty *q);
-int reg_qty_cmp(const struct reg_qty *a, const struct reg_qty *b);
-int reg_qty_sign(const struct reg_qty *q);
-/* a += b for non-negative values (QoS sums). */
-void reg_qty_add(struct reg_qty *a, const struct reg_qty *b);
-/* Rounds the magnitude up to a multiple of 10^scale (upstream's RoundUp). */
-void reg_qty_round_up(struct reg_qty *q, int scale);
-/* The canonical text upstream serializes: "500m", "1Gi", "1536Mi", "1k", "2". */
-void reg_qty_format(const struct reg_qty *q, char *out, size_t outlen);
+/* Quantities are core/obj's (qty_*): a string or a JSON number, NULL-safe; false when item is
+ * not a quantity. */
+bool reg_qty(const cJSON *item, struct qty *q);
+/* Rounds the magnitude up to whole thousandths, as upstream's defaulting of resource lists. */
+void reg_qty_round_milli(struct qty *q);
 
 #endif

@@ -21,6 +21,14 @@ static bool is_ipv4(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1;
 }
 
+/* LoadBalancer and NodePort services, and ClusterIP ones with external IPs. */
+static bool externally_accessible(const cJSON *spec)
+{
+	const char *type = reg_at_strz(spec, "type");
+	return !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
+	       (!strcmp(type, "ClusterIP") && reg_count(reg_get(spec, "externalIPs")) > 0);
+}
+
 static void svc_defaults(cJSON *obj)
 {
 	cJSON *spec = reg_obj(obj, "spec", true);
@@ -51,9 +59,7 @@ static void svc_defaults(cJSON *obj)
 		if (zero && reg_json_int(reg_get(p, "port"), &port))
 			reg_set(p, "targetPort", cJSON_CreateNumber((double)port));
 	}
-	bool external = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
-	                reg_count(reg_get(spec, "externalIPs")) > 0;
-	if (external)
+	if (externally_accessible(spec))
 		reg_def_str(spec, "externalTrafficPolicy", "Cluster");
 	if (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
 	    !strcmp(type, "ClusterIP"))
@@ -78,10 +84,15 @@ static void svc_defaults(cJSON *obj)
 		    !strcmp(ip, "None") && reg_count(reg_get(spec, "selector")) == 0;
 		reg_def_str(spec, "ipFamilyPolicy",
 		            headless_selectorless ? "RequireDualStack" : "SingleStack");
+		/* Headless without a selector takes both families even on a single-stack cluster:
+		 * its endpoints are the user's, of any family. */
 		if (!reg_get(spec, "ipFamilies")) {
 			cJSON *fam = cJSON_CreateArray();
 			cJSON_AddItemToArray(fam,
 			                     cJSON_CreateString(is_ipv6(ip) ? "IPv6" : "IPv4"));
+			if (headless_selectorless &&
+			    !strcmp(reg_at_strz(spec, "ipFamilyPolicy"), "RequireDualStack"))
+				cJSON_AddItemToArray(fam, cJSON_CreateString("IPv6"));
 			reg_set(spec, "ipFamilies", fam);
 		}
 	}
@@ -163,9 +174,7 @@ static void svc_validate_name(const char *name, struct reg_errors *errs)
 {
 	struct reg_vctx v;
 	reg_vinit(&v, errs, "metadata");
-	const char *e = reg_check_dns1035_label(name);
-	if (e)
-		reg_vinvalid_str(&v, "name", name, "%s", e);
+	reg_vrule(&v, "name", name, obj_validate_dns1035_label);
 }
 
 static void svc_validate_ports(struct reg_vctx *v, const cJSON *spec, const char *type)
@@ -184,7 +193,7 @@ static void svc_validate_ports(struct reg_vctx *v, const cJSON *spec, const char
 		}
 		const char *name = reg_vstr(v, p, "name");
 		if (!name || !*name) {
-			if (n > 1)
+			if (n > 1 && reg_vmissing(p, "name"))
 				reg_vreq(v, "name", NULL);
 		} else {
 			reg_vdns_label(v, "name", name);
@@ -272,7 +281,8 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	    (!reg_get(spec, "ports") || cJSON_IsArray(reg_get(spec, "ports"))))
 		reg_vreq(&v, "ports", NULL);
 	svc_validate_ports(&v, spec, type);
-	if (ip && *ip && !headless && !reg_is_ip(ip))
+	/* clusterIP is clusterIPs[0] written again; upstream reports a bad address once, there. */
+	if (ip && *ip && !headless && !reg_is_ip(ip) && reg_count(reg_get(spec, "clusterIPs")) == 0)
 		reg_vinvalid_str(&v, "clusterIP", ip,
 		                 "must be empty, 'None', or a valid IP address (e.g. 10.9.8.7 or "
 		                 "2001:db8::ffff)");
@@ -294,10 +304,8 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 		i++;
 	}
 	if (extname) {
-		const char *en = reg_vstr(&v, spec, "externalName");
-		if (!en || !*en)
-			reg_vreq(&v, "externalName", NULL);
-		else {
+		const char *en = reg_vstr_req(&v, spec, "externalName");
+		if (en) {
 			/* A trailing dot (fully qualified) is allowed. */
 			char name[256];
 			snprintf(name, sizeof(name), "%s", en);
@@ -327,9 +335,7 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	}
 	reg_venum(&v, spec, "internalTrafficPolicy", false, traffic);
 	const char *etp = reg_venum(&v, spec, "externalTrafficPolicy", false, traffic);
-	bool external = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
-	                reg_count(reg_get(spec, "externalIPs")) > 0;
-	if (etp && *etp && !external)
+	if (etp && *etp && !externally_accessible(spec))
 		reg_vinvalid_str(&v, "externalTrafficPolicy", etp,
 		                 "may only be set for externally-accessible services");
 	const cJSON *eips = reg_varr(&v, spec, "externalIPs");
@@ -344,6 +350,24 @@ static void svc_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	}
 	reg_vbool(&v, spec, "publishNotReadyAddresses");
 	reg_vbool(&v, spec, "allocateLoadBalancerNodePorts");
+	int64_t hc;
+	if (reg_vint(&v, spec, "healthCheckNodePort", &hc) && (hc < 0 || hc > 65535))
+		reg_vinvalid_int(&v, "healthCheckNodePort", hc,
+		                 "must be between 1 and 65535, inclusive");
+	const cJSON *sac = reg_vobj(&v, spec, "sessionAffinityConfig");
+	if (sac) {
+		size_t m = reg_vkey(&v, "sessionAffinityConfig");
+		const cJSON *cip = reg_vobj(&v, sac, "clientIP");
+		int64_t t;
+		if (cip) {
+			size_t m2 = reg_vkey(&v, "clientIP");
+			if (reg_vint(&v, cip, "timeoutSeconds", &t) && (t <= 0 || t > 86400))
+				reg_vinvalid_int(&v, "timeoutSeconds", t,
+				                 "must be greater than 0 and less than 86400");
+			reg_vpop(&v, m2);
+		}
+		reg_vpop(&v, m);
+	}
 
 	const cJSON *ospec = reg_at_obj(old, "spec");
 	if (old && ospec) {
@@ -530,14 +554,13 @@ static void ep_validate_addresses(struct reg_vctx *v, const cJSON *ss, const cha
 	{
 		size_t m = reg_vkey(v, key);
 		reg_vidx(v, i++);
-		const char *ip = reg_vstr(v, a, "ip");
-		if (!ip || !*ip)
-			reg_vreq(v, "ip", NULL);
-		else if (!reg_is_ip(ip))
+		const char *ip = reg_vstr_req(v, a, "ip");
+		if (ip && !reg_is_ip(ip))
 			reg_vinvalid_str(v, "ip", ip, "must be a valid IP address");
 		const char *host = reg_vstr(v, a, "hostname");
 		if (host && *host)
 			reg_vdns_label(v, "hostname", host);
+		reg_vstrfields(v, a, "targetRef", reg_ref_fields);
 		const char *node = reg_vstr(v, a, "nodeName");
 		if (node && *node)
 			reg_vdns_subdomain(v, "nodeName", node);
@@ -569,7 +592,7 @@ static void ep_validate(const cJSON *obj, const cJSON *old, struct reg_errors *e
 			size_t m2 = reg_vkey(&v, "ports");
 			reg_vidx(&v, j++);
 			const char *name = reg_vstr(&v, p, "name");
-			if ((!name || !*name) && np > 1)
+			if (np > 1 && reg_vmissing(p, "name"))
 				reg_vreq(&v, "name", NULL);
 			else if (name && *name)
 				reg_vdns_label(&v, "name", name);
@@ -688,6 +711,11 @@ static void eps_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	{
 		size_t m = reg_vkey(&v, "endpoints");
 		reg_vidx(&v, i++);
+		if (!cJSON_IsObject(ep)) {
+			reg_vinvalid(&v, NULL, ep, "must be an object");
+			reg_vpop(&v, m);
+			continue;
+		}
 		const cJSON *addrs = reg_varr(&v, ep, "addresses"), *a;
 		int n = reg_count(addrs), j = 0;
 		if (n == 0 && (!reg_get(ep, "addresses") || addrs))
@@ -733,6 +761,11 @@ static void eps_validate(const cJSON *obj, const cJSON *old, struct reg_errors *
 	{
 		size_t m = reg_vkey(&v, "ports");
 		reg_vidx(&v, i++);
+		if (!cJSON_IsObject(p)) {
+			reg_vinvalid(&v, NULL, p, "must be an object");
+			reg_vpop(&v, m);
+			continue;
+		}
 		const char *name = reg_vstr(&v, p, "name");
 		if (name && *name)
 			reg_vdns_label(&v, "name", name);

@@ -110,12 +110,16 @@ static void quote(char *out, size_t outlen, const char *s)
 
 static void field_of(struct reg_vctx *v, const char *key, char *out, size_t outlen)
 {
+	int n;
 	if (!key)
-		snprintf(out, outlen, "%s", v->path);
+		n = snprintf(out, outlen, "%s", v->path);
 	else if (!v->len)
-		snprintf(out, outlen, "%s", key);
-	else /* bounded so gcc -O2 sees it fits a 256-byte buffer (arm64 cross build) */
-		snprintf(out, outlen, "%.190s.%.60s", v->path, key);
+		n = snprintf(out, outlen, "%s", key);
+	else
+		n = snprintf(out, outlen, "%s.%s", v->path, key);
+	/* A path too long for a cause is cut; it still says where the problem starts. */
+	if (n < 0)
+		out[0] = '\0';
 }
 
 static void value_text(const cJSON *value, char *out, size_t outlen)
@@ -242,64 +246,108 @@ static void wrong_type(struct reg_vctx *v, const char *key, const cJSON *it, con
 	reg_vinvalid(v, key, it, "must be %s", what);
 }
 
-const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key)
+/* The member when it is of the kind is() accepts; NULL when absent, or (reported) of another. */
+static const cJSON *typed(struct reg_vctx *v, const cJSON *o, const char *key,
+                          cJSON_bool (*is)(const cJSON *), const char *what)
 {
 	const cJSON *it = member(o, key);
-	if (!it)
-		return NULL;
-	if (!cJSON_IsString(it)) {
-		wrong_type(v, key, it, "a string");
+	if (it && !is(it)) {
+		wrong_type(v, key, it, what);
 		return NULL;
 	}
-	return it->valuestring;
+	return it;
+}
+
+static cJSON_bool is_int(const cJSON *it)
+{
+	int64_t x;
+	return reg_json_int(it, &x);
+}
+
+const char *reg_vstr(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const cJSON *it = typed(v, o, key, cJSON_IsString, "a string");
+	return it ? it->valuestring : NULL;
+}
+
+bool reg_vmissing(const cJSON *o, const char *key)
+{
+	const cJSON *it = member(o, key);
+	return !it || (cJSON_IsString(it) && !*it->valuestring);
+}
+
+const char *reg_vstr_req(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const char *s = reg_vstr(v, o, key);
+	if ((s && !*s) || (!s && reg_vmissing(o, key)))
+		reg_vreq(v, key, NULL);
+	return s && *s ? s : NULL;
 }
 
 bool reg_vint(struct reg_vctx *v, const cJSON *o, const char *key, int64_t *out)
 {
-	const cJSON *it = member(o, key);
-	if (!it)
-		return false;
-	if (!reg_json_int(it, out)) {
-		wrong_type(v, key, it, "an integer");
-		return false;
-	}
-	return true;
+	const cJSON *it = typed(v, o, key, is_int, "an integer");
+	return it && reg_json_int(it, out);
 }
 
 int reg_vbool(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
-	if (!it)
-		return -1;
-	if (!cJSON_IsBool(it)) {
-		wrong_type(v, key, it, "a boolean");
-		return -1;
-	}
-	return cJSON_IsTrue(it) ? 1 : 0;
+	const cJSON *it = typed(v, o, key, cJSON_IsBool, "a boolean");
+	return it ? cJSON_IsTrue(it) : -1;
 }
 
 const cJSON *reg_vobj(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
-	if (!it)
-		return NULL;
-	if (!cJSON_IsObject(it)) {
-		wrong_type(v, key, it, "an object");
-		return NULL;
-	}
-	return it;
+	return typed(v, o, key, cJSON_IsObject, "an object");
 }
 
 const cJSON *reg_varr(struct reg_vctx *v, const cJSON *o, const char *key)
 {
-	const cJSON *it = member(o, key);
+	return typed(v, o, key, cJSON_IsArray, "a list");
+}
+
+const cJSON *reg_vstrlist(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const cJSON *arr = reg_varr(v, o, key), *it;
+	int i = 0;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it)) {
+			size_t m = reg_vkey(v, key);
+			reg_vidx(v, i);
+			reg_vinvalid(v, NULL, it, "must be a string");
+			reg_vpop(v, m);
+		}
+		i++;
+	}
+	return arr;
+}
+
+const cJSON *reg_vstrfields(struct reg_vctx *v, const cJSON *o, const char *key,
+                            const char *const *fields)
+{
+	const cJSON *it = reg_vobj(v, o, key);
 	if (!it)
 		return NULL;
-	if (!cJSON_IsArray(it)) {
-		wrong_type(v, key, it, "a list");
-		return NULL;
-	}
+	size_t m = reg_vkey(v, key);
+	for (size_t i = 0; fields[i]; i++)
+		reg_vstr(v, it, fields[i]);
+	reg_vpop(v, m);
 	return it;
+}
+
+const char *const reg_ref_fields[] = { "kind",       "namespace",       "name",      "uid",
+	                               "apiVersion", "resourceVersion", "fieldPath", NULL };
+
+bool reg_vtime(struct reg_vctx *v, const cJSON *o, const char *key)
+{
+	const char *t = reg_vstr(v, o, key);
+	int64_t x;
+	if (t && !reg_parse_time(t, &x)) {
+		reg_vinvalid_str(v, key, t, "must be an RFC 3339 time");
+		return false;
+	}
+	return t != NULL;
 }
 
 const cJSON *reg_vstrmap(struct reg_vctx *v, const cJSON *o, const char *key)
@@ -380,130 +428,6 @@ static bool alnum(char c)
 	return isalnum((unsigned char)c) != 0;
 }
 
-const char *reg_check_dns_label(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "must not be empty";
-	if (n > 63)
-		return "must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum_lower(s[i]) && s[i] != '-')
-			goto bad;
-	if (!alnum_lower(s[0]) || !alnum_lower(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a lowercase RFC 1123 label must be lower case letters, digits or '-', and start "
-	       "and "
-	       "end with a letter or digit (e.g. 'my-name' or '123-abc')";
-}
-
-const char *reg_check_dns1035_label(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "must not be empty";
-	if (n > 63)
-		return "must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum_lower(s[i]) && s[i] != '-')
-			goto bad;
-	if (!(s[0] >= 'a' && s[0] <= 'z') || !alnum_lower(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a DNS-1035 label must be lower case letters, digits or '-', start with a letter "
-	       "and "
-	       "end with a letter or digit (e.g. 'my-name' or 'abc-123')";
-}
-
-const char *reg_check_dns_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "must not be empty";
-	if (n > 253)
-		return "must be no more than 253 characters";
-	/* Dot-separated parts, each starting and ending with a letter or digit. */
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (alnum_lower(c))
-			continue;
-		if (c != '-' && c != '.')
-			goto bad;
-		if (i == 0 || i == n - 1)
-			goto bad;
-		if (c == '.' && (!alnum_lower(s[i - 1]) || !alnum_lower(s[i + 1])))
-			goto bad;
-	}
-	if (!alnum_lower(s[0]) || !alnum_lower(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a lowercase RFC 1123 subdomain must be lower case letters, digits, '-' or '.', and "
-	       "start and end with a letter or digit (e.g. 'example.com')";
-}
-
-static const char *check_name_part(const char *s, size_t n)
-{
-	if (n == 0)
-		return "name part must be non-empty";
-	if (n > 63)
-		return "name part must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			goto bad;
-	if (!alnum(s[0]) || !alnum(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "name part must be letters, digits, '-', '_' or '.', and start and end with a "
-	       "letter "
-	       "or digit (e.g. 'MyName', 'my.name' or '123-abc'), with an optional DNS subdomain "
-	       "prefix and '/' (e.g. 'example.com/MyName')";
-}
-
-const char *reg_check_qualified_name(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	if (!slash)
-		return check_name_part(s, strlen(s));
-	if (strchr(slash + 1, '/'))
-		return "a qualified name must be a name part with an optional DNS subdomain prefix "
-		       "and "
-		       "'/' (e.g. 'example.com/MyName')";
-	char prefix[256];
-	size_t pn = (size_t)(slash - s);
-	if (pn == 0)
-		return "prefix part must be non-empty";
-	if (pn >= sizeof(prefix))
-		return "prefix part must be no more than 253 characters";
-	memcpy(prefix, s, pn);
-	prefix[pn] = '\0';
-	if (reg_check_dns_subdomain(prefix))
-		return "prefix part must be a lowercase RFC 1123 subdomain (e.g. 'example.com')";
-	return check_name_part(slash + 1, strlen(slash + 1));
-}
-
-const char *reg_check_label_value(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return NULL;
-	if (n > 63)
-		return "must be no more than 63 characters";
-	for (size_t i = 0; i < n; i++)
-		if (!alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			goto bad;
-	if (!alnum(s[0]) || !alnum(s[n - 1]))
-		goto bad;
-	return NULL;
-bad:
-	return "a valid label must be empty or letters, digits, '-', '_' or '.', and start and end "
-	       "with a letter or digit (e.g. 'MyValue' or 'my_value')";
-}
-
 const char *reg_check_config_key(const char *s)
 {
 	size_t n = strlen(s);
@@ -581,25 +505,34 @@ bool reg_is_cidr(const char *s)
 	return inet_pton(AF_INET6, ip, buf) == 1 && bits <= 128;
 }
 
+bool reg_vrule(struct reg_vctx *v, const char *key, const char *s,
+               int (*rule)(const char *s, struct err *e))
+{
+	struct err e = { 0 };
+	if (rule(s, &e) == 0)
+		return true;
+	reg_vinvalid_str(v, key, s, "%s", e.msg);
+	return false;
+}
+
 void reg_vdns_label(struct reg_vctx *v, const char *key, const char *s)
 {
-	const char *m = reg_check_dns_label(s);
-	if (m)
-		reg_vinvalid_str(v, key, s, "%s", m);
+	reg_vrule(v, key, s, obj_validate_dns1123_label);
 }
 
 void reg_vdns_subdomain(struct reg_vctx *v, const char *key, const char *s)
 {
-	const char *m = reg_check_dns_subdomain(s);
-	if (m)
-		reg_vinvalid_str(v, key, s, "%s", m);
+	reg_vrule(v, key, s, obj_validate_dns1123_subdomain);
 }
 
 void reg_vqualified(struct reg_vctx *v, const char *key, const char *s)
 {
-	const char *m = reg_check_qualified_name(s);
-	if (m)
-		reg_vinvalid_str(v, key, s, "%s", m);
+	reg_vrule(v, key, s, obj_validate_qualified_name);
+}
+
+void reg_vlabel_value(struct reg_vctx *v, const char *key, const char *s)
+{
+	reg_vrule(v, key, s, obj_validate_label_value);
 }
 
 /* Label maps: keys are qualified names, values label values. Path of a bad key is the map
@@ -612,11 +545,9 @@ void reg_vlabels(struct reg_vctx *v, const cJSON *o, const char *key)
 	size_t mark = reg_vkey(v, key);
 	cJSON_ArrayForEach(it, m)
 	{
-		const char *e = reg_check_qualified_name(it->string);
-		if (e)
-			reg_vinvalid_str(v, NULL, it->string, "%s", e);
-		if (cJSON_IsString(it) && (e = reg_check_label_value(it->valuestring)))
-			reg_vinvalid_str(v, NULL, it->valuestring, "%s", e);
+		reg_vqualified(v, NULL, it->string);
+		if (cJSON_IsString(it))
+			reg_vlabel_value(v, NULL, it->valuestring);
 	}
 	reg_vpop(v, mark);
 }
@@ -666,10 +597,8 @@ void reg_vselector_obj(struct reg_vctx *v, const cJSON *sel)
 			reg_vpop(v, m2);
 			continue;
 		}
-		const char *k = reg_vstr(v, it, "key");
-		if (!k || !*k)
-			reg_vreq(v, "key", NULL);
-		else
+		const char *k = reg_vstr_req(v, it, "key");
+		if (k)
 			reg_vqualified(v, "key", k);
 		const char *op = reg_venum(v, it, "operator", true, selector_ops);
 		const cJSON *vals = reg_varr(v, it, "values");
@@ -687,11 +616,10 @@ void reg_vselector_obj(struct reg_vctx *v, const cJSON *sel)
 		{
 			size_t m3 = reg_vkey(v, "values");
 			reg_vidx(v, j++);
-			const char *e;
 			if (!cJSON_IsString(val))
 				reg_vinvalid(v, NULL, val, "must be a string");
-			else if ((e = reg_check_label_value(val->valuestring)))
-				reg_vinvalid_str(v, NULL, val->valuestring, "%s", e);
+			else
+				reg_vlabel_value(v, NULL, val->valuestring);
 			reg_vpop(v, m3);
 		}
 		reg_vpop(v, m2);
@@ -720,7 +648,7 @@ bool reg_selector_matches(const cJSON *sel, const cJSON *labels)
 	const cJSON *it;
 	cJSON_ArrayForEach(it, reg_at_obj(sel, "matchLabels"))
 	{
-		const char *have = reg_at_str(labels, it->string);
+		const char *have = reg_get_str(labels, it->string);
 		if (!cJSON_IsString(it) || !have || strcmp(have, it->valuestring) != 0)
 			return false;
 	}
@@ -730,7 +658,7 @@ bool reg_selector_matches(const cJSON *sel, const cJSON *labels)
 		const cJSON *vals = reg_get(it, "values");
 		if (!k || !op)
 			return false;
-		const char *have = reg_at_str(labels, k);
+		const char *have = reg_get_str(labels, k);
 		if (!strcmp(op, "In")) {
 			if (!have || !in_values(vals, have))
 				return false;
@@ -765,8 +693,10 @@ void reg_format_labels(const cJSON *map, struct buf *b)
 		keys[k++] = it->string;
 	}
 	qsort(keys, (size_t)k, sizeof(*keys), cmp_str);
-	for (int i = 0; i < k; i++)
-		buf_printf(b, "%s%s=%s", i ? "," : "", keys[i], reg_at_strz(map, keys[i]));
+	for (int i = 0; i < k; i++) {
+		const char *v = reg_get_str(map, keys[i]);
+		buf_printf(b, "%s%s=%s", i ? "," : "", keys[i], v ? v : "");
+	}
 	if (k == 0)
 		buf_adds(b, "<none>");
 	free(keys);
@@ -792,9 +722,11 @@ static int selector_text(const cJSON *sel, struct buf *b)
 	struct req *r = xcalloc((size_t)n + 1, sizeof(*r));
 	int k = 0, rc = 0;
 	const cJSON *it;
+	/* Keys and values are checked as upstream's requirements check them. */
 	cJSON_ArrayForEach(it, reg_at_obj(sel, "matchLabels"))
 	{
-		if (!cJSON_IsString(it)) {
+		if (!cJSON_IsString(it) || obj_validate_qualified_name(it->string, NULL) ||
+		    obj_validate_label_value(it->valuestring, NULL)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -805,7 +737,8 @@ static int selector_text(const cJSON *sel, struct buf *b)
 	{
 		const char *key = reg_at_str(it, "key"), *op = reg_at_str(it, "operator");
 		const cJSON *vals = reg_at_arr(it, "values"), *val;
-		if (!key || !op) {
+		if (!key || !op || obj_validate_qualified_name(key, NULL) ||
+		    (reg_get(it, "values") && !vals)) {
 			rc = -EINVAL;
 			goto out;
 		}
@@ -813,7 +746,10 @@ static int selector_text(const cJSON *sel, struct buf *b)
 		const char **vs = xcalloc((size_t)nv + 1, sizeof(*vs));
 		cJSON_ArrayForEach(val, vals)
 		{
-			if (cJSON_IsString(val))
+			if (!cJSON_IsString(val) ||
+			    obj_validate_label_value(val->valuestring, NULL))
+				rc = -EINVAL;
+			else
 				vs[j++] = val->valuestring;
 		}
 		qsort(vs, (size_t)j, sizeof(*vs), cmp_str);
@@ -825,10 +761,10 @@ static int selector_text(const cJSON *sel, struct buf *b)
 			buf_addc(&t, ')');
 			if (j == 0)
 				rc = -EINVAL;
-		} else if (!strcmp(op, "Exists")) {
-			buf_adds(&t, key);
-		} else if (!strcmp(op, "DoesNotExist")) {
-			buf_printf(&t, "!%s", key);
+		} else if (!strcmp(op, "Exists") || !strcmp(op, "DoesNotExist")) {
+			buf_printf(&t, "%s%s", op[0] == 'D' ? "!" : "", key);
+			if (nv)
+				rc = -EINVAL;
 		} else {
 			rc = -EINVAL;
 		}

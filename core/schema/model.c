@@ -148,6 +148,30 @@ static char *zdup(struct sstr s)
 	return xstrndup(s.p, s.n);
 }
 
+/* "12", "2.7" (field 7 of the inline message in field 2), either with a trailing "~". */
+static int parse_pb(struct sfield *f, struct sstr t)
+{
+	uint32_t n[2] = { 0, 0 };
+	int part = 0;
+	for (uint32_t i = 0; i < t.n; i++) {
+		char c = t.p[i];
+		if (c >= '0' && c <= '9' && n[part] < 100000)
+			n[part] = n[part] * 10 + (uint32_t)(c - '0');
+		else if (c == '.' && part == 0 && n[0])
+			part = 1;
+		else if (c == '~' && i == t.n - 1)
+			f->pb_omitzero = 1;
+		else
+			return -EINVAL;
+	}
+	/* 19000-19999 are reserved by protobuf; the table never gets near them. */
+	if (!n[0] || n[0] >= 19000 || n[1] >= 19000 || (part && !n[1]))
+		return -EINVAL;
+	f->pb = (uint16_t)n[0];
+	f->pb_in = (uint16_t)n[1];
+	return 0;
+}
+
 /* "name TYPE flags..." after the leading tab; the description was cut off already. */
 static int parse_field(struct parser *ps, struct sstr rest, struct sstr desc)
 {
@@ -226,8 +250,20 @@ static int parse_field(struct parser *ps, struct sstr rest, struct sstr desc)
 			}
 		} else if (has_prefix(t, "mt=", &v)) {
 			f->map_type = sstr_eq(v, "atomic") ? MAPT_ATOMIC : MAPT_GRANULAR;
+		} else if (t.p[0] >= '0' && t.p[0] <= '9') {
+			if (parse_pb(f, t) < 0)
+				return fail(ps, "bad protobuf field number", t);
 		} else
 			return fail(ps, "unknown field flag", t);
+	}
+	if (!f->pb)
+		return fail(ps, "field has no protobuf number", name);
+	/* Two fields on one number (or a field on an inline message's number) would make
+	 * protobuf bodies decode into the wrong one. */
+	for (size_t i = ps->m->types[ps->m->ntypes - 1].first; i + 1 < ps->m->nfields; i++) {
+		const struct sfield *o = &ps->m->fields[i];
+		if (o->pb == f->pb && (o->pb_in == f->pb_in || !o->pb_in || !f->pb_in))
+			return fail(ps, "protobuf number used twice in the type", name);
 	}
 	return 0;
 }
@@ -255,6 +291,8 @@ static int parse_type(struct parser *ps, struct sstr rest, struct sstr desc)
 			t->resource = v;
 		else if (sstr_eq(tok, "=time"))
 			t->shape = SHAPE_TIME;
+		else if (sstr_eq(tok, "=mtime"))
+			t->shape = SHAPE_MTIME;
 		else if (sstr_eq(tok, "=ios"))
 			t->shape = SHAPE_INTSTR;
 		else if (sstr_eq(tok, "=qty"))
@@ -269,8 +307,10 @@ static int parse_type(struct parser *ps, struct sstr rest, struct sstr desc)
 		add_string_field(ps, "apiVersion", macro(ps, "apiVersion"));
 		add_string_field(ps, "kind", macro(ps, "kind"));
 	}
-	if (t->flags & TF_META)
+	if (t->flags & TF_META) {
 		add_ref_field(ps, "metadata", "meta.ObjectMeta", macro(ps, "metadata"));
+		ps->m->fields[ps->m->nfields - 1].pb = 1; /* every kind's metadata is field 1 */
+	}
 	return 0;
 }
 
@@ -345,7 +385,9 @@ static void add_lists(struct parser *ps)
 		items->nwrap = 1;
 		items->wrap[0] = WRAP_ARRAY;
 		items->required = 1;
+		items->pb = 2;
 		add_ref_field(ps, "metadata", "meta.ListMeta", macro(ps, "listmeta"));
+		ps->m->fields[ps->m->nfields - 1].pb = 1;
 		l->nfields = (uint32_t)(ps->m->nfields - l->first);
 	}
 }

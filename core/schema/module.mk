@@ -1,7 +1,7 @@
 obj-$(CONFIG_TUG_CONTROL_PLANE) += core/schema/model.o core/schema/openapi.o core/schema/pb.o \
-                                 core/schema/check.o
+                                 core/schema/check.o core/schema/proto.o
 libs-y += -lcjson
-test-$(CONFIG_TUG_CONTROL_PLANE) += test/unit/schema_test.c
+test-$(CONFIG_TUG_CONTROL_PLANE) += test/unit/schema_test.c test/unit/schema_proto_test.c
 
 # The type table is compiled in as one string literal, made from types.def line by line
 # (comment lines are emptied; line numbers stay right for error messages).

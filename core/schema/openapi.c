@@ -226,6 +226,7 @@ static void type_schema(struct buf *b, const struct model *m, int ti, bool v3)
 		kvs(b, "description", t->desc);
 	switch (t->shape) {
 	case SHAPE_TIME:
+	case SHAPE_MTIME:
 		kv(b, "type", "string");
 		kv(b, "format", "date-time");
 		break;

@@ -15,7 +15,8 @@ struct sstr {
 /* The value shape of a named type. */
 enum {
 	SHAPE_OBJECT, /* properties */
-	SHAPE_TIME,   /* string, date-time */
+	SHAPE_TIME,   /* string, date-time (to the second) */
+	SHAPE_MTIME,  /* string, date-time with microseconds (MicroTime) */
 	SHAPE_INTSTR, /* int-or-string */
 	SHAPE_QTY,    /* quantity: string or number */
 	SHAPE_ANY,    /* free-form JSON object */
@@ -52,6 +53,11 @@ struct sfield {
 	uint8_t strategy;  /* STRAT_* bits */
 	uint8_t list_type; /* enum schema_list_type */
 	uint8_t map_type;  /* MAPT_* */
+	/* Protobuf: the field number, 0 for apiVersion and kind (they travel in the envelope);
+	 * pb_in, when not 0, is the number inside the message in field pb that Go embeds inline
+	 * (Probe's handler, Volume's volumeSource). pb_omitzero: a zero scalar means unset. */
+	uint8_t pb_omitzero;
+	uint16_t pb, pb_in;
 };
 
 enum {

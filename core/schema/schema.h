@@ -100,4 +100,20 @@ int schema_check_fields(const char *api_version, const char *kind, const cJSON *
 /* True if apiVersion/kind names a kind in the table (served kinds, their lists, meta kinds). */
 bool schema_has_kind(const char *api_version, const char *kind);
 
+struct err;
+
+/*
+ * Decodes a Kubernetes protobuf body (Content-Type application/vnd.kubernetes.protobuf: the
+ * bytes "k8s\0" and a runtime.Unknown envelope around one object) into the JSON object a JSON
+ * client sends for the same object: kind and apiVersion first, from the envelope or, where it
+ * leaves them empty, from def_kind and def_api_version (the endpoint's, as kube-apiserver
+ * does); Quantities and IntOrStrings as strings and numbers, times in RFC 3339, bytes in
+ * base64, embedded objects (RawExtension) as JSON; fields absent from the body stay absent,
+ * and zeros stay where Go's JSON keeps them (pointers: replicas 0). Unknown fields are
+ * skipped. Returns 0 with a new object in *out (caller frees with cJSON_Delete); -ENOENT if
+ * the kind is not served; -EBADMSG if the body is malformed (e says what and where).
+ */
+int schema_from_protobuf(const void *buf, size_t len, const char *def_api_version,
+                         const char *def_kind, cJSON **out, struct err *e);
+
 #endif

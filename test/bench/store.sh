@@ -21,7 +21,10 @@ peer=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 tug_json=$("$B/tools/store_load" --dir "$work/tug") || exit 1
 
 etcd_json=
-if [ -x "$B/tools/etcd_load" ] && command -v etcd >/dev/null; then
+etcd_small=
+etcd_rss=
+start_etcd() {
+	rm -rf "$work/etcd"
 	etcd --data-dir "$work/etcd" --name bench \
 		--listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
 		--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
@@ -31,13 +34,41 @@ if [ -x "$B/tools/etcd_load" ] && command -v etcd >/dev/null; then
 		grep -q "ready to serve client requests" "$work/etcd.log" && break
 		sleep 0.1
 	done
-	etcd_json=$("$B/tools/etcd_load" --endpoint "127.0.0.1:$port" --pid "$etcd_pid")
+}
+stop_etcd() {
+	kill "$etcd_pid" 2>/dev/null
+	wait "$etcd_pid" 2>/dev/null
+	etcd_pid=
+}
+wbytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
+if [ -x "$B/tools/etcd_load" ] && command -v etcd >/dev/null; then
+	# Small updates on a fresh etcd, as on a fresh store: 1,000 puts of 100 B, then a
+	# pause for its backend commit (every 100 ms) before reading what it wrote.
+	start_etcd
+	w0=$(wbytes "$etcd_pid")
+	"$B/tools/etcd_load" --endpoint "127.0.0.1:$port" --puts 1000 --value-size 100 \
+		--concurrent-puts 0 --range-keys 0 --watch-events 0 >/dev/null
+	sleep 1.5
+	etcd_small=$(( ($(wbytes "$etcd_pid") - w0) / 1000 ))
+	stop_etcd
+	start_etcd
+	etcd_json=$("$B/tools/etcd_load" --endpoint "127.0.0.1:$port")
+	etcd_rss=$(awk '/^VmRSS/ {print $2}' "/proc/$etcd_pid/status")
+	stop_etcd
 fi
 
-python3 - "$tug_json" "$etcd_json" <<'PY'
+python3 - "$tug_json" "$etcd_json" "$etcd_small" "$etcd_rss" <<'PY'
 import json, sys
 t = json.loads(sys.argv[1])
-e = json.loads(sys.argv[2]) if sys.argv[2].strip() else None
+e = None
+if sys.argv[2].strip():
+    r = json.loads(sys.argv[2])
+    e = {"seq_put_ops": r["seq_put"]["ops_per_s"], "conc_put_ops": r["concurrent_put"]["ops_per_s"],
+         "range_1000_us": r["range"]["p50_ms"] * 1000,
+         "watch_p50_us": (r.get("watch") or {}).get("p50_ms", 0) * 1000,
+         "watch_p99_us": (r.get("watch") or {}).get("p99_ms", 0) * 1000,
+         "bytes_per_small_update": float(sys.argv[3]) if sys.argv[3] else None,
+         "rss_kb": int(sys.argv[4]) if sys.argv[4] else None}
 def row(name, tv, ev, unit, better):
     if e is None or ev in (None, 0):
         print(f"{name:<34} tug {tv:>12,.1f} {unit:<8}  etcd {'n/a':>12}")

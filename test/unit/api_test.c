@@ -198,6 +198,32 @@ static void test_create_fills_metadata_and_rejects_duplicates(void **state)
 	assert_int_equal(r.code, 400);
 }
 
+static void test_selectors_match_label_keys_with_dots(void **state)
+{
+	struct result r =
+	    create("apps", "deployments", "default",
+	           "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"matchLabels\":{"
+	           "\"app.kubernetes.io/name\":\"d\"}},\"template\":{\"metadata\":{\"labels\":{"
+	           "\"app.kubernetes.io/name\":\"d\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+	           "\"image\":\"busybox\"}]}}}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	/* A job selects its pods by batch.kubernetes.io/controller-uid. */
+	r = create("batch", "jobs", "default",
+	           "{\"metadata\":{\"name\":\"j\"},\"spec\":{\"template\":{\"spec\":{"
+	           "\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":"
+	           "\"busybox\"}]}}}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	r = create("apps", "deployments", "default",
+	           "{\"metadata\":{\"name\":\"e\"},\"spec\":{\"selector\":{\"matchLabels\":{"
+	           "\"app.kubernetes.io/name\":\"e\"}},\"template\":{\"metadata\":{\"labels\":{"
+	           "\"app\":\"e\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":"
+	           "\"busybox\"}]}}}}");
+	assert_int_equal(r.code, 422);
+	cJSON_Delete(r.obj);
+}
+
 static void test_generate_name_gives_unique_names(void **state)
 {
 	char names[5][64];
@@ -331,6 +357,29 @@ static void test_pods_on_a_node_are_deleted_gracefully(void **state)
 	assert_int_equal(d.code, 404);
 }
 
+static void test_binding_puts_a_pod_on_a_node_once(void **state)
+{
+	struct result r = create("", "pods", "default", POD("b", ""));
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	cJSON *binding = cJSON_Parse("{\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
+	struct result b = { 0 };
+	api_bind(api, "default", "b", binding, NULL, on_done, &b);
+	wait_for(&b);
+	assert_int_equal(b.code, 200);
+	assert_string_equal(path_str(b.obj, "spec", "nodeName"), "n1");
+	const cJSON *c = cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(b.obj, "status"), "conditions"), 0);
+	assert_string_equal(path_str(c, "type", NULL), "PodScheduled");
+	assert_string_equal(path_str(c, "status", NULL), "True");
+	cJSON_Delete(b.obj);
+	struct result again = { 0 };
+	api_bind(api, "default", "b", binding, NULL, on_done, &again);
+	wait_for(&again);
+	assert_int_equal(again.code, 409);
+	cJSON_Delete(binding);
+}
+
 static void test_finalizers_hold_an_object_until_removed(void **state)
 {
 	struct result r =
@@ -359,6 +408,53 @@ static void test_finalizers_hold_an_object_until_removed(void **state)
 	cJSON_Delete(d.obj);
 	d = del("", "configmaps", "default", "o", -1, "Sideways");
 	assert_int_equal(d.code, 422);
+}
+
+static void test_a_pod_held_by_a_finalizer_goes_when_it_is_removed(void **state)
+{
+	struct result r = create("", "pods", "default",
+	                         "{\"metadata\":{\"name\":\"j\",\"finalizers\":[\"example.com/"
+	                         "t\"]},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{"
+	                         "\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	/* Graceful delete, then the kubelet's final one: the finalizer still holds it. */
+	struct result d = del("", "pods", "default", "j", -1, NULL);
+	assert_int_equal(d.code, 200);
+	cJSON_Delete(d.obj);
+	d = del("", "pods", "default", "j", 0, NULL);
+	assert_int_equal(d.code, 200);
+	cJSON_Delete(d.obj);
+	int code;
+	cJSON *obj = get("", "pods", "default", "j", &code);
+	assert_int_equal(code, 200);
+	const cJSON *g =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), "deletionGracePeriodSeconds");
+	assert_int_equal((int)g->valuedouble, 0);
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(obj, "metadata"), "finalizers");
+	struct result u = update("", "pods", "default", "j", NULL, obj);
+	assert_int_equal(u.code, 200);
+	cJSON_Delete(u.obj);
+	get("", "pods", "default", "j", &code);
+	assert_int_equal(code, 404);
+	/* A pod still in its grace period stays when its finalizer goes: its kubelet ends it. */
+	r = create("", "pods", "default",
+	           "{\"metadata\":{\"name\":\"k\",\"finalizers\":[\"example.com/t\"]},"
+	           "\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\","
+	           "\"image\":\"busybox\"}]}}");
+	cJSON_Delete(r.obj);
+	d = del("", "pods", "default", "k", -1, NULL);
+	obj = d.obj;
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(obj, "metadata"), "finalizers");
+	u = update("", "pods", "default", "k", NULL, obj);
+	assert_int_equal(u.code, 200);
+	cJSON_Delete(u.obj);
+	cJSON_Delete(get("", "pods", "default", "k", &code));
+	assert_int_equal(code, 200);
+	d = del("", "pods", "default", "k", 0, NULL);
+	cJSON_Delete(d.obj);
+	get("", "pods", "default", "k", &code);
+	assert_int_equal(code, 404);
 }
 
 static void test_lists_page_with_continue_tokens(void **state)
@@ -529,6 +625,62 @@ static void test_a_terminating_namespace_takes_no_new_objects(void **state)
 	assert_int_equal(r.code, 403);
 }
 
+static void test_finalize_empties_spec_finalizers_and_ends_a_terminating_namespace(void **state)
+{
+	struct result r = create("", "namespaces", NULL, "{\"metadata\":{\"name\":\"fin\"}}");
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	/* A plain update may not drop the namespace controller's finalizer. */
+	int code;
+	cJSON *ns = get("", "namespaces", NULL, "fin", &code);
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(ns, "spec"), "finalizers");
+	struct result u = update("", "namespaces", NULL, "fin", NULL, cJSON_Duplicate(ns, true));
+	assert_int_equal(u.code, 200);
+	assert_string_equal(
+	    cJSON_GetArrayItem(
+	        cJSON_GetObjectItem(cJSON_GetObjectItem(u.obj, "spec"), "finalizers"), 0)
+	        ->valuestring,
+	    "kubernetes");
+	cJSON_Delete(u.obj);
+	struct result d = del("", "namespaces", NULL, "fin", -1, NULL);
+	assert_int_equal(d.code, 200);
+	cJSON_Delete(d.obj);
+	cJSON_Delete(get("", "namespaces", NULL, "fin", &code));
+	assert_int_equal(code, 200);
+	/* finalize changes only spec.finalizers: the label edit is ignored. */
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(ns, "metadata"), "labels"),
+	                        "x", "y");
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(ns, "metadata"), "resourceVersion");
+	u = update("", "namespaces", NULL, "fin", "finalize", ns);
+	assert_int_equal(u.code, 200);
+	cJSON_Delete(u.obj);
+	cJSON_Delete(get("", "namespaces", NULL, "fin", &code));
+	assert_int_equal(code, 404);
+}
+
+static void test_binding_puts_a_pod_on_a_node_once(void **state)
+{
+	struct result r = create("", "pods", "default", POD("bp", ""));
+	assert_int_equal(r.code, 201);
+	cJSON_Delete(r.obj);
+	cJSON *b = cJSON_Parse("{\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
+	struct result d = { 0 };
+	api_bind(api, "default", "bp", b, NULL, on_done, &d);
+	wait_for(&d);
+	assert_int_equal(d.code, 200);
+	assert_string_equal(path_str(d.obj, "spec", "nodeName"), "n1");
+	const cJSON *c = cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(d.obj, "status"), "conditions"), 0);
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "PodScheduled");
+	assert_string_equal(cJSON_GetObjectItem(c, "status")->valuestring, "True");
+	cJSON_Delete(d.obj);
+	struct result again = { 0 };
+	api_bind(api, "default", "bp", b, NULL, on_done, &again);
+	wait_for(&again);
+	assert_int_equal(again.code, 409);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +689,8 @@ int main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_create_fills_metadata_and_rejects_duplicates,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selectors_match_label_keys_with_dots, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_generate_name_gives_unique_names, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(
@@ -545,8 +699,12 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_pods_on_a_node_are_deleted_gracefully, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_binding_puts_a_pod_on_a_node_once, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_hold_an_object_until_removed, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_a_pod_held_by_a_finalizer_goes_when_it_is_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists_page_with_continue_tokens, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_watches_replay_then_follow_and_respect_filters,
@@ -555,6 +713,9 @@ int main(void)
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_terminating_namespace_takes_no_new_objects,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_finalize_empties_spec_finalizers_and_ends_a_terminating_namespace, setup,
+		    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/client/client.h"
+#include "core/obj/obj.h"
 
 static char dir[128];
 static struct store *st;
@@ -209,6 +210,84 @@ static void test_repeated_events_are_one_event_with_a_count(void **state)
 	buf_free(&b);
 }
 
+static void test_binding_puts_the_pod_on_its_node_once(void **state)
+{
+	const struct reg_kind *pods = client_kind("", "pods");
+	client_create(cl, pods, "default",
+	              cJSON_Parse("{\"metadata\":{\"name\":\"web\"},\"spec\":{\"containers\":"
+	                          "[{\"name\":\"c\",\"image\":\"nginx\"}]}}"),
+	              on_done, NULL);
+	spin(30);
+	assert_int_equal(done_code, 201);
+	client_bind(cl, "default", "web", "n1", on_done, NULL);
+	spin(30);
+	assert_int_equal(done_code, 200);
+	cJSON *pod = client_get(cl, pods, "default", "web");
+	assert_non_null(pod);
+	assert_string_equal(obj_get_str(pod, "spec.nodeName"), "n1");
+	assert_string_equal(obj_get_str(pod, "status.conditions[0].type"), "PodScheduled");
+	assert_string_equal(obj_get_str(pod, "status.conditions[0].status"), "True");
+	cJSON_Delete(pod);
+	client_bind(cl, "default", "web", "n2", on_done, NULL);
+	spin(30);
+	assert_int_equal(done_code, 409);
+}
+
+static int count_names(void *arg, const cJSON *obj)
+{
+	char k[256];
+	client_key_of(obj, k, sizeof(k));
+	strcat(arg, k);
+	strcat(arg, ";");
+	return 0;
+}
+
+static int stop_at_first(void *arg, const cJSON *obj)
+{
+	(*(int *)arg)++;
+	return 7;
+}
+
+static void test_list_reads_back_writes_at_once(void **state)
+{
+	const struct reg_kind *cm = client_kind("", "configmaps");
+	client_create(cl, cm, "default", cJSON_Parse("{\"metadata\":{\"name\":\"l1\"}}"), on_done,
+	              NULL);
+	client_create(cl, cm, "kube-system", cJSON_Parse("{\"metadata\":{\"name\":\"l2\"}}"),
+	              on_done, NULL);
+	spin(50);
+	char seen[256] = "";
+	assert_int_equal(client_list(cl, cm, "default", count_names, seen), 0);
+	assert_string_equal(seen, "default/l1;");
+	seen[0] = '\0';
+	assert_int_equal(client_list(cl, cm, NULL, count_names, seen), 0);
+	assert_non_null(strstr(seen, "kube-system/l2;"));
+	int n = 0;
+	assert_int_equal(client_list(cl, cm, NULL, stop_at_first, &n), 7);
+	assert_int_equal(n, 1);
+}
+
+static void test_a_burst_of_events_keeps_every_event(void **state)
+{
+	const struct reg_kind *cm = client_kind("", "configmaps");
+	client_create(cl, cm, "default", cJSON_Parse("{\"metadata\":{\"name\":\"burst\"}}"),
+	              on_done, NULL);
+	spin(30);
+	cJSON *obj = client_get(cl, cm, "default", "burst");
+	assert_non_null(obj);
+	for (int i = 0; i < 20; i++)
+		client_event(cl, "test-controller", obj, "Normal", "Created", "created %d", i);
+	spin(100);
+	cJSON_Delete(obj);
+	struct api_target t = { client_kind("", "events"), "default", NULL, NULL };
+	struct api_list_opts o = { 0 };
+	struct api_status s = { 0 };
+	int total = 0;
+	uint64_t rv;
+	assert_int_equal(api_list_each(api, &t, &o, count_events, &total, &rv, &s), 0);
+	assert_int_equal(total, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,8 +295,14 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_workqueue_dedups_and_retries_with_back_off,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_reads_back_writes_at_once, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_events_are_one_event_with_a_count,
 		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binding_puts_the_pod_on_its_node_once, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_a_burst_of_events_keeps_every_event, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -152,6 +153,47 @@ static void *async_worker(void *arg)
 	return NULL;
 }
 
+/* Starts a stream from a timer and ends it when its output has drained. If
+ * events reached the handler from inside its own calls, DRAINED would end
+ * (and free) the request inside http_resp_start, before the write below. */
+static void late_drained(struct http_req *r, enum http_event ev, void *arg)
+{
+	if (ev == HTTP_EV_DRAINED || ev == HTTP_EV_CLOSED)
+		http_resp_end(r);
+}
+
+static void late_start(struct loop *l, struct loop_timer *t)
+{
+	struct stream *st = container_of(t, struct stream, t);
+	http_req_on_event(st->r, late_drained, NULL);
+	http_resp_start(st->r, 200, -1);
+	http_resp_write(st->r, "late\n", 5);
+	free(st);
+}
+
+/* A toy protocol after 101: echo in upper case until "bye". */
+static void tunnel_data(struct http_req *r, const void *data, size_t len, void *arg)
+{
+	char out[256];
+	size_t n = MIN(len, sizeof(out));
+	if (len >= 3 && !memcmp(data, "bye", 3)) {
+		http_resp_write(r, "bye", 3);
+		http_resp_end(r);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)toupper(((const unsigned char *)data)[i]);
+	http_resp_write(r, out, n);
+}
+
+static void tunnel_event(struct http_req *r, enum http_event ev, void *arg)
+{
+	if (ev == HTTP_EV_CLOSED) {
+		__atomic_add_fetch(&ev_closed, 1, __ATOMIC_SEQ_CST);
+		http_resp_end(r);
+	}
+}
+
 static void handle(struct http_req *r, void *arg)
 {
 	const char *path = http_req_path(r);
@@ -193,6 +235,11 @@ static void handle(struct http_req *r, void *arg)
 		http_resp_start(r, 200, -1);
 		loop_timer_init(&st->t, stream_tick);
 		loop_timer_arm(fx.loop, &st->t, 5);
+	} else if (!strcmp(path, "/late")) {
+		struct stream *st = xcalloc(1, sizeof(*st));
+		st->r = r;
+		loop_timer_init(&st->t, late_start);
+		loop_timer_arm(fx.loop, &st->t, 1);
 	} else if (!strcmp(path, "/fixed")) {
 		http_resp_start(r, 200, 10);
 		http_resp_write(r, "01234", 5);
@@ -221,6 +268,13 @@ static void handle(struct http_req *r, void *arg)
 		for (size_t i = 0; id && i < id->ngroups; i++)
 			buf_printf(&b, "%s%s", i ? "," : "", id->groups[i]);
 		http_resp_send_buf(r, 200, &b);
+	} else if (!strcmp(path, "/tunnel")) {
+		http_resp_header(r, "Upgrade", "shout");
+		http_req_on_event(r, tunnel_event, NULL);
+		if (http_resp_upgrade(r, tunnel_data, NULL) < 0) {
+			http_req_on_event(r, NULL, NULL);
+			http_resp_send(r, 426, "upgrade required\n", 17);
+		}
 	} else if (!strcmp(path, "/nobody")) {
 		http_resp_send(r, 204, "ignored", 7);
 	} else {
@@ -632,6 +686,10 @@ static void test_streamed_response_is_chunked_and_complete(void **state)
 	assert_true(read_resp(fd, &r, false));
 	assert_string_equal(hdr(&r, "Transfer-Encoding"), "chunked");
 	assert_string_equal(r.body.data, "event 3\nevent 2\nevent 1\n");
+	/* Started later from a timer, ended from its DRAINED event. */
+	say(fd, "GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(read_resp(fd, &r, false));
+	assert_string_equal(r.body.data, "late\n");
 	/* The connection is reusable after the last chunk. */
 	say(fd, "GET /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_true(read_resp(fd, &r, false));
@@ -742,6 +800,46 @@ static void test_file_is_sent_whole(void **state)
 	assert_string_equal(r.body.data, "hello");
 	close(fd);
 	free(data);
+	buf_free(&r.body);
+}
+
+static void test_upgrade_switches_to_a_raw_tunnel(void **state)
+{
+	struct resp r = { 0 };
+	char b[64];
+	int fd = dial();
+	/* Bytes right behind the request already belong to the new protocol. */
+	say(fd, "GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: "
+	        "shout\r\n\r\nhello");
+	assert_true(read_resp(fd, &r, true));
+	assert_int_equal(r.status, 101);
+	assert_string_equal(hdr(&r, "Connection"), "Upgrade");
+	assert_string_equal(hdr(&r, "Upgrade"), "shout");
+	assert_int_equal(read(fd, b, 5), 5);
+	assert_memory_equal(b, "HELLO", 5);
+	say(fd, "abc");
+	assert_int_equal(read(fd, b, 3), 3);
+	assert_memory_equal(b, "ABC", 3);
+	say(fd, "bye");
+	assert_int_equal(read(fd, b, 3), 3);
+	assert_memory_equal(b, "bye", 3);
+	assert_true(closed_by_server(fd));
+	close(fd);
+
+	/* The client leaving a tunnel tells the handler. */
+	fd = dial();
+	say(fd, "GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: "
+	        "shout\r\n\r\n");
+	assert_true(read_resp(fd, &r, true));
+	assert_int_equal(r.status, 101);
+	close(fd);
+	for (int i = 0; i < 500 && !__atomic_load_n(&ev_closed, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	assert_int_equal(ev_closed, 1);
+
+	/* Without asking, there is no upgrade. */
+	roundtrip("GET /tunnel HTTP/1.1\r\nHost: x\r\nUpgrade: shout\r\n\r\n", &r);
+	assert_int_equal(r.status, 426);
 	buf_free(&r.body);
 }
 
@@ -1377,6 +1475,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_reader_gets_backpressure_and_drain_events,
 		                                setup, stop_server),
 		cmocka_unit_test_setup_teardown(test_file_is_sent_whole, setup, stop_server),
+		cmocka_unit_test_setup_teardown(test_upgrade_switches_to_a_raw_tunnel, setup,
+		                                stop_server),
 		cmocka_unit_test_setup_teardown(
 		    test_malformed_requests_get_4xx_and_the_server_stays_up, setup, stop_server),
 		cmocka_unit_test_setup_teardown(test_limits_answer_413_414_431, setup_small_limits,

@@ -1,0 +1,2 @@
+obj-y += net/rtnl/rtnl.o
+libs-y += -lmnl

@@ -1,0 +1,411 @@
+# cni: tug-cni and net/routes in network namespaces this test makes: ADD/CHECK/DEL on many pods,
+# pings over the bridge, DEL twice and without a namespace, 50 ADDs at once, errors, STATUS, GC,
+# masquerade, the reference bridge + host-local plugins side by side, and two nodes joined by a
+# link with routes between their pod CIDRs. Every bridge, address and nft table lives inside a
+# node namespace of ours (tcni-<pid>-*); deleting the namespaces cleans everything up.
+. "$TOP/test/lib.sh"
+TUG=${TUG:-$TOP/build/tug}
+TOOLS=${TUG_BUILD:-$TOP/build}/tools
+REF=/usr/lib/cni
+
+if [ "$(id -u)" -ne 0 ]; then
+	skip "network namespaces need root"
+	finish
+	exit
+fi
+
+P=tcni-$$ # namespaces
+B=tcni$$  # bridges (<= 15 characters with one letter more)
+T=tug_test_cni_$$
+tmp=$(mktemp -d /tmp/tug-cni-e2e.XXXXXX)
+mkdir -p "$tmp/bin" "$tmp/out"
+ln -s "$TUG" "$tmp/bin/tug-cni"
+bg=()
+cleanup() {
+	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+	for n in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$n"; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap "exit 130" INT TERM # so that the EXIT trap runs on these too
+
+ns() { ip netns add "$P-$1"; }
+in_ns() { # in_ns NAME command...: runs a command inside one of our namespaces
+	local n=$1
+	shift
+	nsenter --net="/run/netns/$P-$n" "$@"
+}
+
+# plugin NODE CMD ID POD CONF [IFNAME]: runs tug-cni as a runtime does, inside node namespace
+# NODE (the plugin's host) for pod namespace POD ("" for none). stdout goes to $tmp/out/ID.CMD.
+plugin() {
+	local node=$1 cmd=$2 id=$3 pod=$4 conf=$5 ifn=${6:-eth0} bin=${PLUGIN:-$tmp/bin/tug-cni}
+	in_ns "$node" env -i PATH="$PATH" ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" CNI_COMMAND="$cmd" CNI_CONTAINERID="$id" \
+		${pod:+CNI_NETNS=/run/netns/$P-$pod} CNI_IFNAME="$ifn" CNI_PATH="$(dirname "$bin")" \
+		"$bin" <"$conf" >"$tmp/out/$id.$cmd" 2>>"$tmp/stderr${PLUGIN:+.ref}"
+}
+out() { cat "$tmp/out/$1.$2"; }
+jqe() { jq -e "$@" >/dev/null; } # passes when the filter yields true
+# code ID CMD: the error code a failed command answered
+code() { jq -r .code "$tmp/out/$1.$2" 2>/dev/null; }
+
+# mkconf FILE NAME BRIDGE RANGES [EXTRA]: a network configuration as the runtime passes it
+mkconf() {
+	printf '{"cniVersion":"%s","name":"%s","type":"tug-cni","bridge":"%s","dataDir":"%s","ranges":%s%s}\n' \
+		"${V:-1.0.0}" "$2" "$3" "$tmp/data" "$4" "${5:+,$5}" >"$1"
+}
+# with_prev CONF RESULT OUT: the configuration CHECK and DEL get, with ADD's result as prevResult
+with_prev() { jq --slurpfile r "$2" '. + {prevResult: $r[0]}' "$1" >"$3"; }
+# leases NETWORK: "address container ifname" for every live lease, replaying the lease log
+leases() {
+	awk '$1=="lease"{o[$2]=$3" "$4} $1=="free"{delete o[$2]} END{for (a in o) print a, o[a]}' \
+		"$tmp/data/$1/leases" 2>/dev/null
+}
+# leased NETWORK ID: does container ID hold a lease?
+leased() { leases "$1" | grep -q " $2 eth0\$"; }
+not() { ! "$@"; }
+pod_addrs() { in_ns "$1" ip -j addr show dev "${2:-eth0}" 2>/dev/null | jq -r '.[0].addr_info[] | select(.scope=="global") | "\(.local)/\(.prefixlen)"'; }
+result_addrs() { jq -r '.ips[].address' "$1"; }
+# ping_ok POD ADDR: one reply within 5 s; pings every 0.2 s meanwhile, so a first packet lost
+# to neighbour discovery on a busy machine does not fail the test.
+ping_ok() { in_ns "$1" ping -c 1 -w 5 -i 0.2 "$2" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
+# One node, dual stack: what a pod gets
+ns n1
+mkconf "$tmp/a.json" tcnia "${B}a" '[{"subnet":"10.250.1.0/24"},{"subnet":"fd00:250::1:0/112"}]'
+
+echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$tmp/bin/tug-cni" >"$tmp/version"
+check "VERSION lists 1.0.0 and 1.1.0" jqe '.supportedVersions | index("1.0.0") and index("1.1.0")' "$tmp/version"
+
+ns a1
+plugin n1 ADD a1 a1 "$tmp/a.json"
+check "ADD succeeds" test $? -eq 0
+cp "$tmp/out/a1.ADD" "$tmp/a1.first"
+check "ADD answers the bridge, the host veth and eth0 inside the pod" jqe --arg ns "/run/netns/$P-a1" \
+	'(.interfaces|length)==3 and .interfaces[0].name=="'"${B}a"'" and .interfaces[2].name=="eth0" and .interfaces[2].sandbox==$ns and (.interfaces[1]|has("sandbox")|not)' "$tmp/out/a1.ADD"
+check "ADD answers an IPv4 and an IPv6 address on eth0 with their gateways" jqe \
+	'(.ips|length)==2 and all(.ips[]; .interface==2) and (.ips[0].address|startswith("10.250.1.")) and .ips[0].gateway=="10.250.1.1" and (.ips[1].address|startswith("fd00:250::1:")) and .ips[1].gateway=="fd00:250::1:1"' "$tmp/out/a1.ADD"
+check "ADD answers default routes for both families" jqe '[.routes[].dst]==["0.0.0.0/0","::/0"]' "$tmp/out/a1.ADD"
+check "the pod's eth0 has the addresses ADD answered" \
+	test "$(pod_addrs a1 | sort)" = "$(result_addrs "$tmp/out/a1.ADD" | sort)"
+check "the pod routes IPv4 via the gateway" bash -c "nsenter --net=/run/netns/$P-a1 ip route show default | grep -q 'via 10.250.1.1 dev eth0'"
+check "the pod routes IPv6 via the gateway" bash -c "nsenter --net=/run/netns/$P-a1 ip -6 route show default | grep -q 'via fd00:250::1:1 dev eth0'"
+check "the pod's lo is up" bash -c "nsenter --net=/run/netns/$P-a1 ip -j link show lo | jq -e '.[0].flags | index(\"UP\")' >/dev/null"
+check "the bridge holds both gateway addresses" bash -c "[ \"\$(nsenter --net=/run/netns/$P-n1 ip -j addr show ${B}a | jq -r '[.[0].addr_info[]|select(.scope==\"global\")|.local]|sort|join(\" \")')\" = '10.250.1.1 fd00:250::1:1' ]"
+veth=$(jq -r '.interfaces[1].name' "$tmp/out/a1.ADD")
+check "the host veth is a bridge port in hairpin mode, named after its pod" bash -c \
+	"nsenter --net=/run/netns/$P-n1 ip -d -j link show dev $veth | jq -e '.[0].linkinfo.info_slave_kind==\"bridge\" and .[0].linkinfo.info_slave_data.hairpin==true and .[0].ifalias==\"tug-cni/tcnia/a1/eth0\"' >/dev/null"
+with_prev "$tmp/a.json" "$tmp/out/a1.ADD" "$tmp/a1.prev"
+plugin n1 CHECK a1 a1 "$tmp/a1.prev"
+check "CHECK right after ADD succeeds and prints nothing" bash -c "[ $? -eq 0 ] && [ ! -s $tmp/out/a1.CHECK ]"
+
+# Seven more pods: all checked, all different.
+ok_all=0
+for i in 2 3 4 5 6 7 8; do
+	ns "a$i"
+	plugin n1 ADD "a$i" "a$i" "$tmp/a.json" && with_prev "$tmp/a.json" "$tmp/out/a$i.ADD" "$tmp/a$i.prev" &&
+		plugin n1 CHECK "a$i" "a$i" "$tmp/a$i.prev" && ok_all=$((ok_all + 1))
+done
+check "ADD then CHECK succeed on seven more pods" test "$ok_all" -eq 7
+check "eight pods hold sixteen different addresses" \
+	test "$(for i in 1 2 3 4 5 6 7 8; do result_addrs "$tmp/out/a$i.ADD"; done | sort -u | wc -l)" -eq 16
+check "no pod got the network, gateway or last address" bash -c \
+	"! cat $tmp/out/a?.ADD | jq -r '.ips[].address' | grep -E '^(10\.250\.1\.(0|1|255)|fd00:250::1:(0|1|ffff))/'"
+a2=$(jq -r '.ips[0].address' "$tmp/out/a2.ADD" | cut -d/ -f1)
+a2v6=$(jq -r '.ips[1].address' "$tmp/out/a2.ADD" | cut -d/ -f1)
+check "a pod pings another over the bridge (IPv4)" ping_ok a1 "$a2"
+check "a pod pings another over the bridge (IPv6)" ping_ok a1 "$a2v6"
+check "a pod pings its gateway" ping_ok a1 10.250.1.1
+
+# ADD twice without DEL: refused, and the first pod keeps its address.
+plugin n1 ADD a1 a1 "$tmp/a.json"
+check "a second ADD of the same attachment fails" test $? -ne 0
+check "... with the spec's error object" jqe '.code==100 and (.details|contains("eth0 already exists"))' "$tmp/out/a1.ADD"
+check "... and the first pod keeps its lease" leased tcnia a1
+check "... and its network" ping_ok a1 "$a2"
+
+# CHECK notices what changed under it.
+in_ns a3 ip addr del "$(jq -r '.ips[0].address' "$tmp/out/a3.ADD")" dev eth0
+plugin n1 CHECK a3 a3 "$tmp/a3.prev"
+check "CHECK fails when the pod lost its address" bash -c "[ \"\$(jq -r .code $tmp/out/a3.CHECK)\" = 101 ] && jq -e '.details|contains(\"missing\")' $tmp/out/a3.CHECK >/dev/null"
+in_ns a3 ip link del eth0
+plugin n1 CHECK a3 a3 "$tmp/a3.prev"
+check "CHECK fails when eth0 is gone" jqe '.code==101 and (.details|contains("eth0 is missing"))' "$tmp/out/a3.CHECK"
+plugin n1 CHECK a5 a5 "$tmp/a1.prev"
+check "CHECK fails when prevResult is not this attachment's" test "$(code a5 CHECK)" = 101
+
+# DEL
+veth2=$(jq -r '.interfaces[1].name' "$tmp/out/a2.ADD")
+plugin n1 DEL a2 a2 "$tmp/a2.prev"
+check "DEL succeeds" test $? -eq 0
+check "DEL removes eth0 from the pod" bash -c "! nsenter --net=/run/netns/$P-a2 ip link show eth0 2>/dev/null"
+check "DEL removes the host veth" bash -c "! nsenter --net=/run/netns/$P-n1 ip link show $veth2 2>/dev/null"
+check "DEL releases the lease" not leased tcnia a2
+plugin n1 DEL a2 a2 "$tmp/a2.prev"
+check "DEL twice succeeds" test $? -eq 0
+plugin n1 DEL a3 a3 "$tmp/a3.prev"
+check "DEL after eth0 vanished succeeds" test $? -eq 0
+check "... and releases the lease" not leased tcnia a3
+veth4=$(jq -r '.interfaces[1].name' "$tmp/out/a4.ADD")
+ip netns del "$P-a4"
+plugin n1 DEL a4 a4 "$tmp/a4.prev"
+check "DEL after the namespace is gone succeeds" test $? -eq 0
+check "... and releases the lease" not leased tcnia a4
+gone=1
+for _ in $(seq 50); do in_ns n1 ip link show "$veth4" >/dev/null 2>&1 || { gone=0; break; }; sleep 0.1; done
+check "... and the host veth goes with the namespace" test $gone -eq 0
+plugin n1 DEL nosuch "" "$tmp/a.json"
+check "DEL of an unknown container, without a namespace, succeeds quietly" bash -c "[ $? -eq 0 ] && [ ! -s $tmp/out/nosuch.DEL ]"
+plugin n1 ADD a2 a2 "$tmp/a.json"
+check "ADD after DEL in the same namespace works again" test $? -eq 0
+
+# ---------------------------------------------------------------------------------------------
+# Errors a runtime can meet
+plugin n1 ADD e1 nosuchpod "$tmp/a.json"
+check "ADD into a missing namespace answers code 3" jqe '.code==3 and (.details|contains("does not exist"))' "$tmp/out/e1.ADD"
+check "... and leaves no lease behind" not leased tcnia e1
+echo '{"cniVersion":"1.0.0","name":"x","ranges":[{"subnet":"10.250.1.0/33"}]}' >"$tmp/bad.json"
+ns e2
+plugin n1 ADD e2 e2 "$tmp/bad.json"
+check "ADD with a bad range answers code 7 naming it" jqe '.code==7 and (.details|contains("10.250.1.0/33"))' "$tmp/out/e2.ADD"
+in_ns n1 env -i CNI_COMMAND=ADD CNI_IFNAME=eth0 "$tmp/bin/tug-cni" <"$tmp/a.json" >"$tmp/out/e3" 2>/dev/null
+check "ADD without CNI_CONTAINERID and CNI_NETNS answers code 4 naming them" \
+	jq -e '.code==4 and (.details|contains("CNI_CONTAINERID")) and (.details|contains("CNI_NETNS"))' "$tmp/out/e3"
+echo 'not json' >"$tmp/junk.json"
+plugin n1 ADD e2 e2 "$tmp/junk.json"
+check "ADD with a config that is not JSON answers code 6" test "$(code e2 ADD)" = 6
+
+V=1.1.0 mkconf "$tmp/x.json" tcnix "${B}x" '[{"subnet":"10.250.2.0/30"}]'
+ns x1
+ns x2
+plugin n1 ADD x1 x1 "$tmp/x.json"
+check "a /30 leases its one address" jqe '.ips[0].address=="10.250.2.2/30"' "$tmp/out/x1.ADD"
+plugin n1 ADD x2 x2 "$tmp/x.json"
+check "ADD on a full range answers code 11 naming the range" jqe '.code==11 and (.details|contains("10.250.2.0/30"))' "$tmp/out/x2.ADD"
+check "... and creates nothing in the pod" bash -c "! nsenter --net=/run/netns/$P-x2 ip link show eth0 2>/dev/null"
+plugin n1 STATUS "" "" "$tmp/x.json"
+check "STATUS on a full range answers code 50" test "$(out "" STATUS | jq -r .code)" = 50
+plugin n1 DEL x1 x1 "$tmp/x.json"
+plugin n1 STATUS "" "" "$tmp/x.json"
+check "STATUS succeeds once an address is free" bash -c "[ $? -eq 0 ] && [ ! -s '$tmp/out/.STATUS' ]"
+plugin n1 ADD x2 x2 "$tmp/x.json"
+check "... and ADD gets it" test $? -eq 0
+
+# ---------------------------------------------------------------------------------------------
+# 50 ADDs at once, as containerd starts pods in parallel
+for i in $(seq 50); do ns "c$i"; done
+for i in $(seq 50); do
+	plugin n1 ADD "c$i" "c$i" "$tmp/a.json" &
+	bg+=($!)
+done
+fails=0
+for p in "${bg[@]}"; do wait "$p" || fails=$((fails + 1)); done
+bg=()
+check "50 concurrent ADDs all succeed" test $fails -eq 0
+check "... with 100 different addresses" test "$(for i in $(seq 50); do result_addrs "$tmp/out/c$i.ADD"; done | sort -u | wc -l)" -eq 100
+check "... none shared with the pods already there" \
+	test "$(cat "$tmp/a1.first" "$tmp"/out/a[25678].ADD "$tmp"/out/c*.ADD | jq -r '.ips[].address' | sort | uniq -d | wc -l)" -eq 0
+mism=0
+for i in $(seq 50); do
+	[ "$(pod_addrs "c$i" | sort)" = "$(result_addrs "$tmp/out/c$i.ADD" | sort)" ] || mism=$((mism + 1))
+done
+check "... each pod has exactly the addresses it was told" test $mism -eq 0
+for i in $(seq 50); do
+	plugin n1 DEL "c$i" "c$i" "$tmp/a.json" &
+	bg+=($!)
+done
+fails=0
+for p in "${bg[@]}"; do wait "$p" || fails=$((fails + 1)); done
+bg=()
+check "50 concurrent DELs all succeed" test $fails -eq 0
+check "... and release every lease" test "$(leases tcnia | grep -c ' c[0-9]* eth0')" -eq 0
+check "... and leave only the other pods' ports on the bridge" \
+	test "$(in_ns n1 ip -j link show master "${B}a" | jq length)" -eq 6
+
+# ---------------------------------------------------------------------------------------------
+# GC (CNI 1.1): everything but the valid attachments goes
+V=1.1.0 mkconf "$tmp/g.json" tcnig "${B}g" '[{"subnet":"10.250.3.0/24"}]'
+for i in 1 2 3; do
+	ns "g$i"
+	plugin n1 ADD "g$i" "g$i" "$tmp/g.json"
+done
+jq '. + {"cni.dev/valid-attachments": [{"containerID": "g1", "ifname": "eth0"}]}' "$tmp/g.json" >"$tmp/g.gc"
+plugin n1 GC "" "" "$tmp/g.gc"
+check "GC succeeds" test $? -eq 0
+check "GC releases the leases of attachments no longer valid" \
+	test "$(leases tcnig | awk '{print $2}')" = g1
+check "GC removes their links" bash -c "! nsenter --net=/run/netns/$P-g2 ip link show eth0 2>/dev/null && ! nsenter --net=/run/netns/$P-g3 ip link show eth0 2>/dev/null"
+with_prev "$tmp/g.json" "$tmp/out/g1.ADD" "$tmp/g1.prev"
+plugin n1 CHECK g1 g1 "$tmp/g1.prev"
+check "GC leaves the valid attachment working" test $? -eq 0
+plugin n1 GC "" "" "$tmp/g.json"
+check "GC without the list of valid attachments is refused" test "$(out "" GC | jq -r .code)" = 7
+
+# ---------------------------------------------------------------------------------------------
+# Masquerade, MTU and an older spec version
+V=0.4.0 mkconf "$tmp/m.json" tcnim "${B}m" '[{"subnet":"10.250.4.0/24"}]' \
+	"\"mtu\":1400,\"ipMasq\":true,\"ipMasqTable\":\"$T\",\"clusterCIDRs\":[\"10.250.0.0/20\"]"
+ns m1
+plugin n1 ADD m1 m1 "$tmp/m.json"
+check "a 0.4.0 ADD answers ips with their version" jqe '.cniVersion=="0.4.0" and .ips[0].version=="4"' "$tmp/out/m1.ADD"
+check "eth0 and the host veth take the configured MTU" bash -c \
+	"[ \"\$(nsenter --net=/run/netns/$P-m1 ip -j link show eth0 | jq .[0].mtu)\" = 1400 ]"
+rules=$(in_ns n1 nft list table inet "$T" 2>&1)
+check "ipMasq writes the nat table: pod traffic to the cluster keeps its source" \
+	grep -q "ip daddr 10.250.0.0/20 return" <<<"$rules"
+check "... and the rest is masqueraded" grep -q "ip saddr 10.250.4.0/24 masquerade" <<<"$rules"
+with_prev "$tmp/m.json" "$tmp/out/m1.ADD" "$tmp/m1.prev"
+plugin n1 CHECK m1 m1 "$tmp/m1.prev"
+check "CHECK with ipMasq succeeds" test $? -eq 0
+in_ns n1 nft delete table inet "$T"
+plugin n1 CHECK m1 m1 "$tmp/m1.prev"
+check "CHECK notices the masquerade table is gone" jqe '.code==101 and (.details|contains("ipMasq"))' "$tmp/out/m1.CHECK"
+
+# A plugin earlier in the chain: its result is extended, not replaced.
+jq '. + {prevResult: {cniVersion: "1.0.0", interfaces: [{name: "up0", mac: "02:00:00:00:00:01"}],
+	ips: [{address: "192.0.2.9/32", interface: 0}], dns: {nameservers: ["10.43.0.10"]}}}' \
+	"$tmp/a.json" >"$tmp/chain.json"
+ns p1
+plugin n1 ADD p1 p1 "$tmp/chain.json"
+check "an ADD given a prevResult keeps it and appends its own interfaces and addresses" jqe \
+	'(.interfaces|length)==4 and .interfaces[0].name=="up0" and .interfaces[3].name=="eth0" and (.ips|length)==3 and .ips[0].address=="192.0.2.9/32" and .ips[1].interface==3 and .ips[2].interface==3 and .dns.nameservers==["10.43.0.10"]' \
+	"$tmp/out/p1.ADD"
+with_prev "$tmp/a.json" "$tmp/out/p1.ADD" "$tmp/p1.prev"
+plugin n1 CHECK p1 p1 "$tmp/p1.prev"
+check "... and CHECK finds its interface in the longer list" test $? -eq 0
+plugin n1 DEL p1 p1 "$tmp/p1.prev"
+
+# ---------------------------------------------------------------------------------------------
+# The same sequence against Debian's reference plugins (bridge + host-local)
+if [ -x "$REF/bridge" ] && [ -x "$REF/host-local" ]; then
+	ns n2
+	mkconf "$tmp/t.json" tcnit "${B}t" '[{"subnet":"10.250.5.0/24"},{"subnet":"fd00:250::5:0/112"}]'
+	cat >"$tmp/r.json" <<EOF
+{"cniVersion":"1.0.0","name":"tcniref","type":"bridge","bridge":"${B}r","isGateway":true,
+ "hairpinMode":true,"ipam":{"type":"host-local","dataDir":"$tmp/ref",
+ "ranges":[[{"subnet":"10.250.6.0/24"}],[{"subnet":"fd00:250::6:0/112"}]],
+ "routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0"}]}}
+EOF
+	ns t1
+	ns r1
+	plugin n2 ADD t1 t1 "$tmp/t.json"
+	rt=$?
+	PLUGIN=$REF/bridge plugin n2 ADD r1 r1 "$tmp/r.json"
+	rr=$?
+	check "both ADDs succeed" test "$rt$rr" = 00
+	shape='{top: (keys), ifs: [.interfaces[] | keys], ips: [.ips[] | {k: (keys), i: .interface, v: (.address | test(":"))}], dst: [.routes[].dst], dns: (.dns | type)}'
+	jq -S "$shape" "$tmp/out/t1.ADD" >"$tmp/t1.shape"
+	jq -S "$shape" "$tmp/out/r1.ADD" >"$tmp/r1.shape"
+	check "tug-cni's ADD result has the reference plugins' shape" diff "$tmp/t1.shape" "$tmp/r1.shape"
+	check "both pods end up with the same kind of addresses" \
+		test "$(pod_addrs t1 | sed 's/.*\//\//' | sort)" = "$(pod_addrs r1 | sed 's/.*\//\//' | sort)"
+	with_prev "$tmp/t.json" "$tmp/out/t1.ADD" "$tmp/t1.prev"
+	with_prev "$tmp/r.json" "$tmp/out/r1.ADD" "$tmp/r1.prev"
+	plugin n2 CHECK t1 t1 "$tmp/t1.prev"
+	rt=$?
+	PLUGIN=$REF/bridge plugin n2 CHECK r1 r1 "$tmp/r1.prev"
+	rr=$?
+	check "both CHECKs succeed" test "$rt$rr" = 00
+	plugin n2 DEL t1 t1 "$tmp/t1.prev"
+	rt=$?
+	PLUGIN=$REF/bridge plugin n2 DEL r1 r1 "$tmp/r1.prev"
+	rr=$?
+	check "both DELs succeed" test "$rt$rr" = 00
+	check "both pods are left without eth0" bash -c \
+		"! nsenter --net=/run/netns/$P-t1 ip link show eth0 2>/dev/null && ! nsenter --net=/run/netns/$P-r1 ip link show eth0 2>/dev/null"
+	plugin n2 DEL t1 t1 "$tmp/t1.prev"
+	rt=$?
+	PLUGIN=$REF/bridge plugin n2 DEL r1 r1 "$tmp/r1.prev"
+	rr=$?
+	check "both accept DEL twice" test "$rt$rr" = 00
+	ip netns del "$P-t1"
+	ip netns del "$P-r1"
+	plugin n2 DEL t1 t1 "$tmp/t1.prev"
+	rt=$?
+	PLUGIN=$REF/bridge plugin n2 DEL r1 r1 "$tmp/r1.prev"
+	rr=$?
+	check "both accept DEL after the namespace is gone" test "$rt$rr" = 00
+else
+	skip "reference plugins not installed in $REF"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Two nodes joined by a link, each with its bridge and pod CIDRs, routes between them
+ns na
+ns nb
+ip link add "${B}x" netns "$P-na" type veth peer name "${B}y" netns "$P-nb"
+in_ns na ip addr add 10.250.250.1/30 dev "${B}x"
+in_ns na ip addr add fd00:250::f0:1/112 dev "${B}x" nodad
+in_ns na ip link set "${B}x" up
+in_ns nb ip addr add 10.250.250.2/30 dev "${B}y"
+in_ns nb ip addr add fd00:250::f0:2/112 dev "${B}y" nodad
+in_ns nb ip link set "${B}y" up
+mkconf "$tmp/na.json" tcnina "${B}A" '[{"subnet":"10.250.8.0/24"},{"subnet":"fd00:250::8:0/112"}]'
+mkconf "$tmp/nb.json" tcninb "${B}B" '[{"subnet":"10.250.9.0/24"},{"subnet":"fd00:250::9:0/112"}]'
+ns pa
+ns pb
+plugin na ADD pa pa "$tmp/na.json"
+plugin nb ADD pb pb "$tmp/nb.json"
+pa4=$(jq -r '.ips[0].address' "$tmp/out/pa.ADD" | cut -d/ -f1)
+pb4=$(jq -r '.ips[0].address' "$tmp/out/pb.ADD" | cut -d/ -f1)
+pb6=$(jq -r '.ips[1].address' "$tmp/out/pb.ADD" | cut -d/ -f1)
+NODES="na=10.250.8.0/24,fd00:250::8:0/112@10.250.250.1,fd00:250::f0:1 nb=10.250.9.0/24,fd00:250::9:0/112@10.250.250.2,fd00:250::f0:2"
+# The cluster CIDRs hold both nodes' pods but not the link between the nodes.
+routes_sync() { # routes_sync NODE [node list...]
+	local n=$1
+	shift
+	in_ns "$n" "$TOOLS/routes-sync" --self "$n" --cluster-cidr 10.250.0.0/20 \
+		--cluster-cidr fd00:250::/108 --masquerade --nft-table "${T}_r" "$@" >"$tmp/sync.out" 2>"$tmp/sync.err"
+}
+check "pods on different nodes cannot talk before routes" bash -c "! nsenter --net=/run/netns/$P-pa ping -c1 -W1 $pb4 >/dev/null"
+routes_sync na $NODES
+check "routes-sync on node A succeeds" test $? -eq 0
+check "... adding one route per family to node B's pods" grep -q "routes 2 added 2 deleted 0" "$tmp/sync.out"
+routes_sync nb $NODES
+check "routes are in the main table, marked as ours" bash -c \
+	"nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q '10.250.9.0/24 via 10.250.250.2' && nsenter --net=/run/netns/$P-na ip -6 route show proto 116 | grep -q 'fd00:250::9:0/112 via fd00:250::f0:2'"
+check "a pod pings a pod on the other node (IPv4)" ping_ok pa "$pb4"
+check "a pod pings a pod on the other node (IPv6)" ping_ok pa "$pb6"
+routes_sync na $NODES
+check "a second sync changes nothing" grep -q "routes 2 added 0 deleted 0" "$tmp/sync.out"
+
+# Which source address arrives: pod to pod keeps it, pod to outside the cluster is masqueraded.
+in_ns nb nft -f - <<EOF
+table inet ${T}_c {
+	chain node_in { type filter hook input priority 0; policy accept;
+		ip saddr 10.250.250.1 icmp type echo-request counter
+	}
+	chain pods_in { type filter hook forward priority 0; policy accept;
+		ip saddr $pa4 icmp type echo-request counter
+	}
+}
+EOF
+ping_ok pa "$pb4"
+ping_ok pa 10.250.250.2
+counters=$(in_ns nb nft list table inet "${T}_c")
+check "pod to pod traffic keeps the pod's source address" bash -c "grep -A3 'chain pods_in' <<<'$counters' | grep -qE 'packets [1-9]'"
+check "pod traffic leaving the cluster CIDR is masqueraded" bash -c "grep -A3 'chain node_in' <<<'$counters' | grep -qE 'packets [1-9]'"
+
+routes_sync na "na=10.250.8.0/24@10.250.250.1"
+check "when node B leaves the list its routes go" bash -c "grep -q 'deleted 2' $tmp/sync.out && [ -z \"\$(nsenter --net=/run/netns/$P-na ip route show proto 116)\" ]"
+check "... and its pods are out of reach" bash -c "! nsenter --net=/run/netns/$P-pa ping -c1 -W1 $pb4 >/dev/null"
+routes_sync na $NODES "nc=10.250.10.0/24@10.250.251.9" "nd=10.250.11.0/24@bogus"
+rc=$?
+check "a sync with a bad node still fails, naming it" bash -c "[ $rc -ne 0 ] && grep -q 'node nc' $tmp/sync.err"
+check "... and puts every good route in place regardless" bash -c \
+	"nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q '10.250.9.0/24 via 10.250.250.2' && nsenter --net=/run/netns/$P-pa ping -c1 -w5 -i0.2 $pb4 >/dev/null"
+in_ns na ip route del 10.250.9.0/24
+routes_sync na $NODES
+check "a route of ours that someone deleted comes back at the next sync" bash -c \
+	"grep -q 'added 1 deleted 0' $tmp/sync.out && nsenter --net=/run/netns/$P-pa ping -c1 -w5 -i0.2 $pb4 >/dev/null"
+routes_sync na "na=10.250.8.0/24@10.250.250.1" "nb=10.250.9.0/24,fd00:250::9:0/112@10.250.250.2"
+check "a node without an InternalIP of a family gets no route for that family" bash -c \
+	"grep -q 'routes 1 added 0 deleted 1 skipped 1' $tmp/sync.out && [ -z \"\$(nsenter --net=/run/netns/$P-na ip -6 route show proto 116)\" ]"
+in_ns na "$TOOLS/routes-sync" --cluster-cidr 10.250.0.0/20 --nft-table "${T}_r" --flush >/dev/null
+check "flush removes every route and the masquerade table" bash -c \
+	"[ -z \"\$(nsenter --net=/run/netns/$P-na ip route show proto 116)\" ] && ! nsenter --net=/run/netns/$P-na nft list table inet ${T}_r 2>/dev/null"
+
+check "the plugin wrote nothing unexpected to stderr" bash -c "! grep -v -E '^$|WARN|INFO' $tmp/stderr"
+finish
