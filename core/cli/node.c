@@ -253,7 +253,9 @@ static int start_kubelet(struct node *n)
 			                   .node_ip = c->node_ip.n ? c->node_ip.v[0] : NULL,
 			                   .data_dir = c->data_dir,
 			                   .cluster_dns = c->cluster_dns,
-			                   .cluster_domain = c->cluster_domain };
+			                   .cluster_domain = c->cluster_domain,
+			                   .cni_bridge = c->cni_bridge,
+			                   .cluster_cidr = c->cluster_cidr };
 		rc = kubelet_start(&ko, &n->kubelet, &e);
 		if (rc == 0)
 			api_set_pod_log(n->api, kubelet_serve_log, n->kubelet);

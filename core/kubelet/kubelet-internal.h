@@ -245,9 +245,11 @@ struct kubelet {
 	struct kubelet_node *node;
 	char *node_name, *node_ip, *data_dir, *log_dir, *cluster_dns, *cluster_domain;
 	char *resolv_conf;
+	char *cni_bridge, *cluster_cidr;
+	char *pod_cidrs; /* the ones the conflist was written for */
 	uint64_t relist_ms;
 	int64_t node_cpu_milli, node_mem_bytes;
-	struct informer *pods, *configmaps, *secrets, *services;
+	struct informer *pods, *configmaps, *secrets, *services, *nodes;
 	struct strmap workers;         /* uid -> struct kl_pod */
 	struct strmap sandboxes, ctrs; /* id -> struct kl_sandbox / kl_ctr */
 	struct strmap images;          /* image name -> id, from ImageStatus */
@@ -294,6 +296,10 @@ void kl_event(struct kubelet *k, const cJSON *pod, const char *type, const char 
 void kl_write_done(struct kubelet *k);
 /* Every CRI reply: code GRPC_UNAVAILABLE marks the runtime down until it answers again. */
 void kl_cri_done(struct kubelet *k, int code);
+
+/* network.c */
+/* Watches this node and writes tug-cni's conflist for its podCIDRs once it has them. */
+int kl_network_start(struct kubelet *k);
 
 /* pod.c */
 struct kl_pod *kl_pod_new(struct kubelet *k, const cJSON *obj);

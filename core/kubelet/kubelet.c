@@ -809,6 +809,8 @@ int kubelet_start(const struct kubelet_opts *o, struct kubelet **out, struct err
 	k->resolv_conf =
 	    xstrdup(o->resolv_conf && *o->resolv_conf ? o->resolv_conf : "/etc/resolv.conf");
 	k->relist_ms = o->relist_ms ? o->relist_ms : 1000;
+	k->cni_bridge = xstrdup(o->cni_bridge && *o->cni_bridge ? o->cni_bridge : "tug0");
+	k->cluster_cidr = o->cluster_cidr ? xstrdup(o->cluster_cidr) : NULL;
 	struct kubelet_capacity cap;
 	kubelet_read_capacity(k->data_dir, &cap);
 	k->node_cpu_milli = cap.cpu_milli;
@@ -847,6 +849,10 @@ int kubelet_start(const struct kubelet_opts *o, struct kubelet **out, struct err
 	informer_start(k->secrets);
 	informer_start(k->services);
 	informer_start(k->pods);
+	if (kl_network_start(k) < 0) {
+		kubelet_free(k);
+		return err_set(e, -ENOENT, "kubelet: the API has no nodes");
+	}
 	loop_timer_arm(k->loop, &k->health_timer, 0);
 	loop_timer_arm(k->loop, &k->relist_timer, 0);
 	log_info("kubelet for node %s started (pods in %s/pods, logs in %s)", k->node_name,
@@ -928,6 +934,7 @@ void kubelet_free(struct kubelet *k)
 	informer_free(k->configmaps);
 	informer_free(k->secrets);
 	informer_free(k->services);
+	informer_free(k->nodes);
 	const char *key;
 	void *val;
 	for (size_t i = 0; strmap_next(&k->workers, &i, &key, &val);)
@@ -944,6 +951,9 @@ void kubelet_free(struct kubelet *k)
 	strmap_free(&k->images);
 	strmap_free(&k->changed);
 	free(k->node_name);
+	free(k->cni_bridge);
+	free(k->cluster_cidr);
+	free(k->pod_cidrs);
 	free(k->node_ip);
 	free(k->data_dir);
 	free(k->log_dir);

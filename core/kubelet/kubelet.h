@@ -73,6 +73,8 @@ struct kubelet_opts {
 	const char *cluster_domain; /* default cluster.local */
 	const char *resolv_conf;    /* the host's, for dnsPolicy Default [/etc/resolv.conf] */
 	uint64_t relist_ms;         /* PLEG period [1000] */
+	const char *cni_bridge;     /* tug-cni's bridge [tug0] */
+	const char *cluster_cidr;   /* pod traffic to it is not masqueraded; may be NULL */
 };
 
 /*

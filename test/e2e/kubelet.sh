@@ -1,6 +1,6 @@
 # kubelet: pods on real containerd and runc through `tug server` (its kubelet, not
-# --disable-agent) and kubectl, on the reference CNI bridge (tkub<N>, a /24 inside
-# 10.252.0.0/16): the seed's command/args table, init containers, restarts with back-off,
+# --disable-agent) and kubectl, on tug-cni (bridge tkub<N>, the cluster CIDR a /24 inside
+# 10.252.0.0/16, given to the node by the node IPAM controller): the seed's command/args table, init containers, restarts with back-off,
 # OOMKilled, probes, configMap/secret/emptyDir/hostPath/downwardAPI volumes and env, pods
 # talking over localhost, logs, graceful deletion, tug and containerd restarts, the Node.
 . "$TOP/test/lib.sh"
@@ -27,6 +27,7 @@ cleanup() {
 	for u in $(cat "$tmp/uids" 2>/dev/null); do rm -rf /var/log/pods/*_"$u"; done
 	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	ip link del "$br" 2>/dev/null
+	nft delete table inet "tug-cni-$br" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -37,7 +38,7 @@ if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
 	exit 0
 fi
 BUSYBOX=$(command -v busybox)
-if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1 || [ ! -x /usr/lib/cni/bridge ]; then
+if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1 || [ ! -x /usr/lib/cni/loopback ]; then
 	skip "no static busybox or reference CNI plugins (busybox-static, containernetworking-plugins)"
 	finish
 	exit 0
@@ -50,25 +51,18 @@ fi
 
 # The test image: static busybox with ENTRYPOINT ["/bin/echo", "ep"] and CMD ["cmd"], as the
 # seed's table has them.
-mkdir -p "$tmp/d/images" "$tmp/d/cni/bin" "$tmp/d/cni/net.d" "$tmp/host"
+mkdir -p "$tmp/d/images" "$tmp/host"
 links=()
 for a in sh echo cat sleep ls true false env wget nc httpd dd tail date id hostname mkdir rm \
 	touch test seq printf grep kill ps trap; do links+=("bin/$a@busybox"); done
 "$B/host/mkoci" -o "$tmp/d/images/busybox.tar" -n docker.io/library/tkub-busybox:1 -a amd64 \
 	-e /bin/echo -e ep -c cmd "$BUSYBOX=bin/busybox" "${links[@]}" >/dev/null
-for p in bridge host-local loopback portmap; do ln -sf "/usr/lib/cni/$p" "$tmp/d/cni/bin/$p"; done
-cat >"$tmp/d/cni/net.d/10-tkub.conflist" <<JSON
-{"cniVersion": "1.0.0", "name": "tkub", "plugins": [
- {"type": "bridge", "bridge": "$br", "isGateway": true, "ipMasq": false,
-  "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.252.$net.0/24"}]],
-           "dataDir": "$tmp/ipam"}}]}
-JSON
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 start_tug() {
 	"$TUG" server --data-dir "$tmp/d" --volatile-dir "$tmp/vol" --bind-address 127.0.0.1 \
 		--https-listen-port "$port" --write-kubeconfig "$tmp/kubeconfig" --node-name tkub-node \
-		--node-lease-interval 2s >>"$tmp/log" 2>&1 &
+		--cluster-cidr "10.252.$net.0/24" --cni-bridge "$br" --node-lease-interval 2s >>"$tmp/log" 2>&1 &
 	pid=$!
 }
 # wait_until SECONDS command...: true as soon as the command is
@@ -91,6 +85,10 @@ start_tug
 wait_until 60 test -s "$tmp/kubeconfig"
 wait_until 60 node_ready
 check "the node registers and becomes Ready once containerd is" node_ready
+check "the node IPAM controller gives the node its pod CIDR" \
+	test "$($K get node tkub-node -o jsonpath='{.spec.podCIDR}')" = "10.252.$net.0/24"
+check "the kubelet writes tug-cni's conflist for it" \
+	grep -q "\"10.252.$net.0/24\"" "$tmp/d/cni/net.d/10-tug.conflist"
 
 # --- every pod at once; each check below waits for its own ---------------------------------
 pod() { # pod NAME [restartPolicy] <<YAML (the containers part)
@@ -168,15 +166,6 @@ Y
     ports: [{name: http, containerPort: 8080}]
     readinessProbe: {httpGet: {path: /index.html, port: http}, periodSeconds: 1}
     livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
-Y
-	pod startup <<Y
-  containers:
-  - name: c
-    image: $img
-    command: [sh, -c, "sleep 6; touch /started; exec sleep 3600"]
-    startupProbe: {exec: {command: [cat, /started]}, periodSeconds: 1, failureThreshold: 60}
-    livenessProbe: {exec: {command: [cat, /started]}, periodSeconds: 1, failureThreshold: 1}
-    readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
 Y
 	pod shared <<Y
   volumes: [{name: s, emptyDir: {}}, {name: m, emptyDir: {medium: Memory}}]
@@ -292,11 +281,33 @@ check "with an Unhealthy event" bash -c "$K get events --field-selector involved
 wait_until 60 is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 check "readiness probe success makes the pod Ready" is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 wait_until 30 is readiness '{.status.conditions[?(@.type=="Ready")].status}' False
+jp readiness '{.status.conditions[?(@.type=="Ready")].status} restarts={.status.containerStatuses[0].restartCount}'; echo " # readiness after the wait"
 check "and its failure makes it not Ready (the container keeps running)" bash -c "[ \"\$($K get pod readiness -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = False ] && [ \"\$($K get pod readiness -o jsonpath='{.status.containerStatuses[0].restartCount}')\" = 0 ]"
 wait_until 30 is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 check "then Ready again" is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 wait_until 60 is probes-net '{.status.conditions[?(@.type=="Ready")].status}' True
+ip=$(jp probes-net '{.status.podIP}')
+echo "# probes-net pod IP $ip"
+check "the pod gets its IP from tug-cni, inside the node's pod CIDR" bash -c "[[ '$ip' == 10.252.$net.* ]] && [ '$ip' != 10.252.$net.1 ]"
+check "podIPs lists it too, hostIP is the node's" bash -c "[ \"\$($K get pod probes-net -o jsonpath='{.status.podIPs[0].ip}')\" = '$ip' ] && [ -n \"\$($K get pod probes-net -o jsonpath='{.status.hostIP}')\" ]"
+check "the host reaches the pod over the bridge" bash -c "[ \"\$(wget -qO- -T 5 http://$ip:8080/index.html)\" = hi ]"
+check "conditions PodScheduled, Initialized, ContainersReady, Ready all True" \
+	is probes-net '{range .status.conditions[*]}{.type}={.status} {end}' 'PodScheduled=True Initialized=True ContainersReady=True Ready=True '
+check "containerStatuses: running, ready, started, containerID, image and imageID" bash -c \
+	"$K get pod probes-net -o jsonpath='{.status.containerStatuses[0].state.running.startedAt} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].started} {.status.containerStatuses[0].containerID} {.status.containerStatuses[0].image} {.status.containerStatuses[0].imageID}' | grep -Eq '^[0-9T:-]+Z true true containerd://[0-9a-f]{64} docker.io/library/tkub-busybox:1 .+'"
 check "httpGet readiness (named port) and tcpSocket liveness probes pass" bash -c "[ \"\$($K get pod probes-net -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ] && [ \"\$($K get pod probes-net -o jsonpath='{.status.containerStatuses[0].restartCount}')\" = 0 ]"
+# created here, so that its 6 s before the startup probe passes are still ahead
+{
+	pod startup <<Y
+  containers:
+  - name: c
+    image: $img
+    command: [sh, -c, "sleep 6; touch /started; exec sleep 3600"]
+    startupProbe: {exec: {command: [cat, /started]}, periodSeconds: 1, failureThreshold: 60}
+    livenessProbe: {exec: {command: [cat, /started]}, periodSeconds: 1, failureThreshold: 1}
+    readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+Y
+} | $K apply -f - >/dev/null
 wait_until 60 is startup '{.status.phase}' Running
 check "before the startup probe passes the container is not started, not ready" bash -c "[ \"\$($K get pod startup -o jsonpath='{.status.containerStatuses[0].started}')\" = false ] && [ \"\$($K get pod startup -o jsonpath='{.status.containerStatuses[0].ready}')\" = false ]"
 wait_until 60 is startup '{.status.containerStatuses[0].ready}' true
@@ -388,6 +399,23 @@ check "a pod that exits on SIGTERM goes at once, well before its 30 s grace" bas
 check "a pod ignoring SIGTERM is killed after its grace period (5 s)" bash -c "[ \$(echo '$slow >= 4.5 && $slow < 30' | bc) = 1 ]"
 check "the preStop hook ran first" bash -c "[ \"\$(cat $tmp/host/prestop)\" = prestop ]"
 check "the deleted pods are gone from the API" bash -c "! $K get pod term-slow term-fast 2>/dev/null | grep -q term"
+
+# --- a Deployment: controllers, scheduler and kubelet together ------------------------------
+t_dep=$(date +%s.%N)
+$K create deployment tkub-web --image=$img --replicas=3 --port=8080 -- \
+	sh -c 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www' >/dev/null
+dep_ready() { [ "$($K get deployment tkub-web -o jsonpath='{.status.readyReplicas}')" = 3 ]; }
+wait_until 90 dep_ready
+t_dep=$(echo "$(date +%s.%N) - $t_dep" | bc)
+echo "# kubectl create deployment to 3 ready replicas: ${t_dep}s"
+check "kubectl create deployment: its 3 pods are scheduled, run and are Ready" dep_ready
+check "the pods were bound by the scheduler to the node" bash -c "[ \"\$($K get pods -l app=tkub-web -o jsonpath='{range .items[*]}{.spec.nodeName} {end}')\" = 'tkub-node tkub-node tkub-node ' ]"
+check "each pod answers on its own IP" bash -c "for ip in \$($K get pods -l app=tkub-web -o jsonpath='{.items[*].status.podIP}'); do wget -qO- -T 5 http://\$ip:8080/ | grep -q tkub-web || exit 1; done"
+check "the Service's endpoints list the ready pods" bash -c "$K expose deployment tkub-web --port=80 --target-port=8080 >/dev/null && for i in \$(seq 40); do [ \"\$($K get endpoints tkub-web -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)\" = 3 ] && exit 0; sleep 0.5; done; exit 1"
+$K delete deployment tkub-web --wait=true --timeout=60s >/dev/null 2>&1
+$K delete service tkub-web >/dev/null 2>&1
+wait_until 60 bash -c "[ -z \"\$($K get pods -l app=tkub-web -o name)\" ]"
+check "deleting the Deployment ends its pods" bash -c "[ -z \"\$($K get pods -l app=tkub-web -o name)\" ]"
 
 # --- tug restart: nothing restarts ------------------------------------------------------------------
 $K get pods -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}' >"$tmp/uids"
