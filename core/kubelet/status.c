@@ -7,6 +7,7 @@
 
 #define LOG_TAG "kubelet"
 #include "core/kubelet/kubelet-internal.h"
+#include "cri/oci/oci.h"
 #include "core/log/log.h"
 #include "core/obj/obj.h"
 
@@ -140,8 +141,11 @@ static cJSON *container_status(struct kl_pod *p, const cJSON *spec, bool init, b
 	}
 	cJSON_AddBoolToObject(st, "ready", *ready);
 	cJSON_AddNumberToObject(st, "restartCount", latest ? latest->attempt : 0);
+	/* as the runtime reports it once a container exists: normalized, as containerd names
+	 * images ("busybox" -> "docker.io/library/busybox:latest"); before that, the spec's */
 	const char *image = obj_get_str(spec, "image");
-	cJSON_AddStringToObject(st, "image", image ? image : "");
+	_cleanup_free_ char *norm = latest && image ? oci_normalize_ref(image) : NULL;
+	cJSON_AddStringToObject(st, "image", norm ? norm : image ? image : "");
 	cJSON_AddStringToObject(st, "imageID",
 	                        latest && latest->image_ref ? latest->image_ref : "");
 	if (latest)

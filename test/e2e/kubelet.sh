@@ -165,7 +165,7 @@ Y
     command: [sh, -c, "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www"]
     ports: [{name: http, containerPort: 8080}]
     readinessProbe: {httpGet: {path: /index.html, port: http}, periodSeconds: 1}
-    livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+    livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, failureThreshold: 20}
 Y
 	pod shared <<Y
   volumes: [{name: s, emptyDir: {}}, {name: m, emptyDir: {medium: Memory}}]
@@ -291,10 +291,10 @@ echo "# probes-net pod IP $ip"
 check "the pod gets its IP from tug-cni, inside the node's pod CIDR" bash -c "[[ '$ip' == 10.252.$net.* ]] && [ '$ip' != 10.252.$net.1 ]"
 check "podIPs lists it too, hostIP is the node's" bash -c "[ \"\$($K get pod probes-net -o jsonpath='{.status.podIPs[0].ip}')\" = '$ip' ] && [ -n \"\$($K get pod probes-net -o jsonpath='{.status.hostIP}')\" ]"
 check "the host reaches the pod over the bridge" bash -c "[ \"\$(wget -qO- -T 5 http://$ip:8080/index.html)\" = hi ]"
-check "conditions PodScheduled, Initialized, ContainersReady, Ready all True" \
-	is probes-net '{range .status.conditions[*]}{.type}={.status} {end}' 'PodScheduled=True Initialized=True ContainersReady=True Ready=True '
+check "conditions PodReadyToStartContainers, PodScheduled, Initialized, ContainersReady, Ready all True" \
+	bash -c "c=\$($K get pod probes-net -o jsonpath='{range .status.conditions[*]}{.type}={.status} {end}'); for t in PodReadyToStartContainers PodScheduled Initialized ContainersReady Ready; do grep -q \"\$t=True\" <<<\"\$c\" || exit 1; done"
 check "containerStatuses: running, ready, started, containerID, image and imageID" bash -c \
-	"$K get pod probes-net -o jsonpath='{.status.containerStatuses[0].state.running.startedAt} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].started} {.status.containerStatuses[0].containerID} {.status.containerStatuses[0].image} {.status.containerStatuses[0].imageID}' | grep -Eq '^[0-9T:-]+Z true true containerd://[0-9a-f]{64} docker.io/library/tkub-busybox:1 .+'"
+	"$K get pod probes-net -o jsonpath='{.status.containerStatuses[0].state.running.startedAt} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].started} {.status.containerStatuses[0].containerID} {.status.containerStatuses[0].image} {.status.containerStatuses[0].imageID}' | grep -Eq '^[0-9T:-]+Z true true containerd://[0-9a-f]{64} docker.io/library/tkub-busybox:1 sha256:[0-9a-f]{64}\$'"
 check "httpGet readiness (named port) and tcpSocket liveness probes pass" bash -c "[ \"\$($K get pod probes-net -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ] && [ \"\$($K get pod probes-net -o jsonpath='{.status.containerStatuses[0].restartCount}')\" = 0 ]"
 # created here, so that its 6 s before the startup probe passes are still ahead
 {
