@@ -380,6 +380,35 @@ static bool stale_for(struct kubelet *k, uint64_t touched_ms)
 	return touched_ms >= k->relist_started_ms;
 }
 
+/* Sandboxes (or containers) the runtime no longer has, unless we changed them since the
+ * relist began; frees seen. */
+static void forget_unseen(struct kubelet *k, struct strmap *seen, bool sandboxes)
+{
+	struct strmap *cache = sandboxes ? &k->sandboxes : &k->ctrs;
+	const char *key;
+	void *val;
+	char **gone = NULL;
+	size_t ng = 0;
+	for (size_t i = 0; strmap_next(cache, &i, &key, &val);) {
+		struct kl_sandbox *sb = sandboxes ? val : NULL;
+		struct kl_ctr *c = sandboxes ? NULL : val;
+		if (strmap_get(seen, key) || stale_for(k, sb ? sb->touched_ms : c->touched_ms))
+			continue;
+		gone = xrealloc(gone, (ng + 1) * sizeof(char *));
+		gone[ng++] = xstrdup(key);
+		mark_changed(&k->changed, sb ? sb->uid : c->uid);
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (sandboxes)
+			kl_sandbox_forget(k, gone[i]);
+		else
+			kl_ctr_forget(k, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
+	strmap_free(seen);
+}
+
 static void on_list_sandboxes(int code, const char *msg,
                               const Runtime__V1__ListPodSandboxResponse *resp, void *arg)
 {
@@ -425,25 +454,7 @@ static void on_list_sandboxes(int code, const char *msg,
 			    s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY)
 				ask_sb_status(k, s);
 		}
-		/* Sandboxes the runtime no longer has. */
-		const char *key;
-		void *val;
-		char **gone = NULL;
-		size_t ng = 0;
-		for (size_t i = 0; strmap_next(&k->sandboxes, &i, &key, &val);) {
-			struct kl_sandbox *s = val;
-			if (!strmap_get(&seen, key) && !stale_for(k, s->touched_ms)) {
-				gone = xrealloc(gone, (ng + 1) * sizeof(char *));
-				gone[ng++] = xstrdup(key);
-				mark_changed(&k->changed, s->uid);
-			}
-		}
-		for (size_t i = 0; i < ng; i++) {
-			kl_sandbox_forget(k, gone[i]);
-			free(gone[i]);
-		}
-		free(gone);
-		strmap_free(&seen);
+		forget_unseen(k, &seen, true);
 	}
 	if (!k->relist_parts)
 		relist_finish(k);
@@ -491,24 +502,7 @@ static void on_list_containers(int code, const char *msg,
 			if (!c->status_known && !c->asking)
 				ask_ctr_status(k, c);
 		}
-		const char *key;
-		void *val;
-		char **gone = NULL;
-		size_t ng = 0;
-		for (size_t i = 0; strmap_next(&k->ctrs, &i, &key, &val);) {
-			struct kl_ctr *c = val;
-			if (!strmap_get(&seen, key) && !stale_for(k, c->touched_ms)) {
-				gone = xrealloc(gone, (ng + 1) * sizeof(char *));
-				gone[ng++] = xstrdup(key);
-				mark_changed(&k->changed, c->uid);
-			}
-		}
-		for (size_t i = 0; i < ng; i++) {
-			kl_ctr_forget(k, gone[i]);
-			free(gone[i]);
-		}
-		free(gone);
-		strmap_free(&seen);
+		forget_unseen(k, &seen, false);
 	}
 	if (!k->relist_parts)
 		relist_finish(k);

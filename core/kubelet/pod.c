@@ -267,6 +267,16 @@ static void op_end(struct op *o)
 	kl_pod_unref(p);
 }
 
+/* A CRI call made for op o: counted while in flight; o ends at once when it cannot be sent. */
+#define OP_CRI(o, call, req, cb)                                                    \
+	do {                                                                        \
+		(o)->k->cri_calls++;                                                \
+		if (call((o)->k->cri, (req), CRI_TIMEOUT_MS, 0, (cb), (o)) < 0) {   \
+			(o)->k->cri_calls--;                                        \
+			op_end(o);                                                  \
+		}                                                                   \
+	} while (0)
+
 /* Retries a sync later (the timer is one per pod: the earliest wins). */
 void kl_pod_sync_after(struct kl_pod *p, uint64_t ms)
 {
@@ -315,14 +325,9 @@ static void on_sandbox_status(int code, const char *msg,
 
 static void ask_sandbox_status(struct op *o)
 {
-	struct kubelet *k = o->k;
 	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
 	req.pod_sandbox_id = o->id;
-	k->cri_calls++;
-	if (cri_pod_sandbox_status(k->cri, &req, CRI_TIMEOUT_MS, 0, on_sandbox_status, o) < 0) {
-		k->cri_calls--;
-		op_end(o);
-	}
+	OP_CRI(o, cri_pod_sandbox_status, &req, on_sandbox_status);
 }
 
 static void on_sandbox_run(int code, const char *msg,
@@ -442,11 +447,7 @@ static void on_sandbox_stopped(int code, const char *msg,
 	}
 	Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
 	req.pod_sandbox_id = o->id;
-	k->cri_calls++;
-	if (cri_remove_pod_sandbox(k->cri, &req, CRI_TIMEOUT_MS, 0, on_sandbox_removed, o) < 0) {
-		k->cri_calls--;
-		op_end(o);
-	}
+	OP_CRI(o, cri_remove_pod_sandbox, &req, on_sandbox_removed);
 }
 
 static void remove_sandbox(struct kubelet *k, struct kl_pod *p, struct kl_sandbox *s)
@@ -507,12 +508,7 @@ static void stop_terminal(struct kl_pod *p)
 		Runtime__V1__StopPodSandboxRequest req =
 		    RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
 		req.pod_sandbox_id = s->id;
-		k->cri_calls++;
-		if (cri_stop_pod_sandbox(k->cri, &req, CRI_TIMEOUT_MS, 0, on_terminal_stopped, o) <
-		    0) {
-			k->cri_calls--;
-			op_end(o);
-		}
+		OP_CRI(o, cri_stop_pod_sandbox, &req, on_terminal_stopped);
 	}
 }
 
@@ -538,14 +534,9 @@ static void on_stopped_status(int code, const char *msg,
 
 static void refresh_ctr(struct op *o)
 {
-	struct kubelet *k = o->k;
 	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
 	req.container_id = o->id;
-	k->cri_calls++;
-	if (cri_container_status(k->cri, &req, CRI_TIMEOUT_MS, 0, on_stopped_status, o) < 0) {
-		k->cri_calls--;
-		op_end(o);
-	}
+	OP_CRI(o, cri_container_status, &req, on_stopped_status);
 }
 
 static void on_ctr_stopped(int code, const char *msg,

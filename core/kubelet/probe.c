@@ -154,7 +154,7 @@ static struct net *net_start(struct loop *l, const char *host, int port, const c
 		s6->sin6_port = htons((uint16_t)port);
 		sl = sizeof(*s6);
 	} else {
-		snprintf(n->what, sizeof(n->what), "%s: no address to probe (host \"%s\")", what,
+		snprintf(n->what, sizeof(n->what), "%.60s: no address to probe (host \"%.60s\")", what,
 		         host ? host : "");
 		n->done = true;
 		loop_timer_arm(l, &n->timer, 0);

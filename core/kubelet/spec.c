@@ -351,7 +351,7 @@ static void service_env(struct kl_envs *env, const cJSON *svc)
 	const cJSON *ports = obj_get(svc, "spec.ports");
 	if (!ip || !*ip || !strcmp(ip, "None") || !name || !cJSON_GetArraySize(ports))
 		return;
-	char pre[128], k[256], v[256];
+	char pre[128], k[320], v[256];
 	env_name_of(name, pre, sizeof(pre));
 	bool v6 = strchr(ip, ':') != NULL;
 	snprintf(k, sizeof(k), "%s_SERVICE_HOST", pre);

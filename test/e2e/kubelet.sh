@@ -51,7 +51,7 @@ fi
 
 # The test image: static busybox with ENTRYPOINT ["/bin/echo", "ep"] and CMD ["cmd"], as the
 # seed's table has them.
-mkdir -p "$tmp/d/images" "$tmp/host"
+mkdir -p "$tmp/d/images" "$tmp/host" "$tmp/ready"
 links=()
 for a in sh echo cat sleep ls true false env wget nc httpd dd tail date id hostname mkdir rm \
 	touch test seq printf grep kill ps trap; do links+=("bin/$a@busybox"); done
@@ -151,12 +151,15 @@ Y
     command: [sh, -c, "touch /alive; sleep 3; rm /alive; exec sleep 3600"]
     livenessProbe: {exec: {command: [cat, /alive]}, periodSeconds: 1, failureThreshold: 2}
 Y
+	# ready while the test's file $tmp/ready/ok exists
 	pod readiness <<Y
+  volumes: [{name: r, hostPath: {path: $tmp/ready}}]
   containers:
   - name: c
     image: $img
-    command: [sh, -c, "while true; do touch /ready; sleep 6; rm -f /ready; sleep 6; done"]
-    readinessProbe: {exec: {command: [cat, /ready]}, periodSeconds: 1}
+    command: [sleep, "3600"]
+    readinessProbe: {exec: {command: [cat, /r/ok]}, periodSeconds: 1}
+    volumeMounts: [{name: r, mountPath: /r}]
 Y
 	pod probes-net <<Y
   containers:
@@ -278,11 +281,15 @@ check "no resources: BestEffort" is counter '{.status.qosClass}' BestEffort
 wait_until 60 has liveness '{.status.containerStatuses[0].restartCount}' '[1-9]'
 check "a failing liveness probe restarts the container" has liveness '{.status.containerStatuses[0].restartCount}' '[1-9]'
 check "with an Unhealthy event" bash -c "$K get events --field-selector involvedObject.name=liveness | grep -q 'Liveness probe failed'"
-wait_until 60 is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
+wait_until 60 is readiness '{.status.phase}' Running
+check "a failing readiness probe: Running but not Ready" is readiness '{.status.conditions[?(@.type=="Ready")].status}' False
+touch "$tmp/ready/ok"
+wait_until 30 is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 check "readiness probe success makes the pod Ready" is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
+rm "$tmp/ready/ok"
 wait_until 30 is readiness '{.status.conditions[?(@.type=="Ready")].status}' False
-jp readiness '{.status.conditions[?(@.type=="Ready")].status} restarts={.status.containerStatuses[0].restartCount}'; echo " # readiness after the wait"
 check "and its failure makes it not Ready (the container keeps running)" bash -c "[ \"\$($K get pod readiness -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = False ] && [ \"\$($K get pod readiness -o jsonpath='{.status.containerStatuses[0].restartCount}')\" = 0 ]"
+touch "$tmp/ready/ok"
 wait_until 30 is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 check "then Ready again" is readiness '{.status.conditions[?(@.type=="Ready")].status}' True
 wait_until 60 is probes-net '{.status.conditions[?(@.type=="Ready")].status}' True
