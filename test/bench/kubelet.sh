@@ -6,7 +6,7 @@ set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$TOP"
 B=build/bench
-make -s O=$B x86_64_defconfig >/dev/null && make -s -j2 O=$B tug tools images $B/host/mkoci >/dev/null || exit 1
+make -s O=$B x86_64_defconfig >/dev/null && make -s -j2 O=$B tug images $B/tools/cri_bench $B/tools/cri_clean $B/host/mkoci >/dev/null || exit 1
 . test/bench/lib.sh
 PODS=${KUBELET_BENCH_PODS:-30}
 ROUNDS=${KUBELET_BENCH_ROUNDS:-5}
