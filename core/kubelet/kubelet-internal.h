@@ -312,6 +312,8 @@ void kl_pod_free(struct kl_pod *p);
 void kl_pod_unref(struct kl_pod *p);
 struct kl_cstate *kl_pod_cstate(struct kl_pod *p, const char *name);
 const cJSON *kl_pod_container_spec(const struct kl_pod *p, const char *name, bool *init);
+/* Frees a cached image entry and what it holds (NULL is fine). */
+void kl_image_drop(struct kl_image *i);
 /* Stops and removes a sandbox (and so its containers) that no pod wants. */
 void kl_remove_sandbox(struct kubelet *k, const char *id);
 /* Called when a configmap/secret changed: refresh the volumes of pods in ns using it. */

@@ -941,7 +941,7 @@ void kubelet_free(struct kubelet *k)
 		free_ctr(val);
 	strmap_free(&k->ctrs);
 	for (size_t i = 0; strmap_next(&k->images, &i, &key, &val);)
-		free(val);
+		kl_image_drop(val);
 	strmap_free(&k->images);
 	strmap_free(&k->changed);
 	free(k->node_name);

@@ -245,6 +245,13 @@ static void image_free(struct kl_image *i)
 	memset(i, 0, sizeof(*i));
 }
 
+void kl_image_drop(struct kl_image *i)
+{
+	if (i)
+		image_free(i);
+	free(i);
+}
+
 /* Ends an op: when it was the pod's last, the pod's status is written and it syncs again
  * if anything asked for that meanwhile. */
 static void op_end(struct op *o)
@@ -723,7 +730,7 @@ static void on_created(int code, const char *msg, const Runtime__V1__CreateConta
 	if (code != GRPC_OK) {
 		kl_event(k, p->obj, "Warning", "Failed", "Error: %s", msg);
 		/* the image may have gone from under our cache */
-		free(strmap_del(&k->images, o->image));
+		kl_image_drop(strmap_del(&k->images, o->image));
 		start_failed(o, "CreateContainerError", msg, CONFIG_RETRY_MS);
 		return;
 	}
@@ -815,10 +822,7 @@ static void remember_image(struct kubelet *k, const char *name, const Runtime__V
 	c->uid = out->uid;
 	c->username = xstrdup(out->username);
 	struct kl_image *old = strmap_put(&k->images, name, c);
-	if (old) {
-		image_free(old);
-		free(old);
-	}
+	kl_image_drop(old);
 }
 
 static void pull_image(struct op *o);

@@ -226,6 +226,35 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: secctx, labels: {app: tkub}}
+spec:
+  nodeName: tkub-node
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsUser: 1234, runAsGroup: 5678}
+  volumes:
+  - name: proj
+    projected:
+      sources:
+      - configMap: {name: tkub-cm, items: [{key: color, path: color}]}
+      - downwardAPI: {items: [{path: name, fieldRef: {fieldPath: metadata.name}}]}
+  containers:
+  - name: c
+    image: $img
+    command: [sh, -c, "id -u; id -g; cat /p/color; echo; cat /p/name; echo; if touch /x 2>/dev/null; then echo rw; else echo ro; fi; exec sleep 3600"]
+    securityContext: {readOnlyRootFilesystem: true}
+    volumeMounts: [{name: proj, mountPath: /p}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostnet, labels: {app: tkub}}
+spec:
+  nodeName: tkub-node
+  terminationGracePeriodSeconds: 1
+  hostNetwork: true
+  containers: [{name: c, image: $img, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: missing-cm, labels: {app: tkub}}
 spec:
   nodeName: tkub-node
@@ -329,6 +358,12 @@ check "env from configMapKeyRef, secretKeyRef, envFrom, fieldRef, resourceFieldR
 check "configMap and secret volumes" grep -qx 'file hello s3cret' <<<"$out"
 check "downwardAPI volume with the pod's labels" grep -qx 'tier="demo"' <<<"$out"
 check "hostPath volume writes to the host" bash -c "[ \"\$(cat $tmp/host/written)\" = host ]"
+wait_until 60 is secctx '{.status.phase}' Running
+LOGS="1234|5678|blue|secctx|ro|"
+wait_until 20 logs_are secctx
+check "securityContext runAsUser/runAsGroup, readOnlyRootFilesystem; a projected volume" logs_are secctx
+wait_until 60 is hostnet '{.status.phase}' Running
+check "a hostNetwork pod's IP is the node's" bash -c "[ -n \"\$($K get pod hostnet -o jsonpath='{.status.podIP}')\" ] && [ \"\$($K get pod hostnet -o jsonpath='{.status.podIP}')\" = \"\$($K get pod hostnet -o jsonpath='{.status.hostIP}')\" ]"
 $K patch configmap tkub-cm --type=merge -p '{"data":{"greeting":"updated"}}' >/dev/null
 wait_until 30 bash -c "$K logs sources --tail=1 | grep -qx 'now updated'"
 check "a changed configMap shows in its volume" bash -c "$K logs sources --tail=1 | grep -qx 'now updated'"
@@ -433,6 +468,7 @@ wait "$pid"
 rc=$?
 pid=
 check "tug stops with status 0" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || grep -E -A8 'ERROR|SUMMARY|runtime error' "$tmp/log" | head -60 | sed 's/^/# /'
 check "its pods' containers keep running while it is down" bash -c "ps -eo args | grep -q '[s]leep 3600'"
 start_tug
 wait_until 60 node_ready
@@ -487,5 +523,6 @@ wait "$pid"
 rc=$?
 pid=
 check "tug stops cleanly at the end" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || grep -E -A8 'ERROR|SUMMARY|runtime error' "$tmp/log" | head -60 | sed 's/^/# /'
 echo "# whole test: $((SECONDS - t_create)) s after the pods were created"
 finish
