@@ -409,19 +409,24 @@ static void forget_unseen(struct kubelet *k, struct strmap *seen, bool sandboxes
 	strmap_free(seen);
 }
 
+/* One of the relist's two answers: false (and the relist marked failed) unless it is good. */
+static bool list_reply(struct kubelet *k, int code, const char *msg, const char *what)
+{
+	kl_cri_done(k, code);
+	k->relist_parts--;
+	if (k->stopping || code == GRPC_OK)
+		return !k->stopping;
+	if (!k->list_failed)
+		log_warn("relist: %s: %s", what, msg);
+	k->list_failed = true;
+	return false;
+}
+
 static void on_list_sandboxes(int code, const char *msg,
                               const Runtime__V1__ListPodSandboxResponse *resp, void *arg)
 {
 	struct kubelet *k = arg;
-	kl_cri_done(k, code);
-	k->relist_parts--;
-	if (k->stopping)
-		return;
-	if (code != GRPC_OK) {
-		if (!k->list_failed)
-			log_warn("relist: ListPodSandbox: %s", msg);
-		k->list_failed = true;
-	} else {
+	if (list_reply(k, code, msg, "ListPodSandbox")) {
 		struct strmap seen = { 0 };
 		for (size_t i = 0; i < resp->n_items; i++) {
 			const Runtime__V1__PodSandbox *it = resp->items[i];
@@ -456,7 +461,7 @@ static void on_list_sandboxes(int code, const char *msg,
 		}
 		forget_unseen(k, &seen, true);
 	}
-	if (!k->relist_parts)
+	if (!k->relist_parts && !k->stopping)
 		relist_finish(k);
 }
 
@@ -464,15 +469,7 @@ static void on_list_containers(int code, const char *msg,
                                const Runtime__V1__ListContainersResponse *resp, void *arg)
 {
 	struct kubelet *k = arg;
-	kl_cri_done(k, code);
-	k->relist_parts--;
-	if (k->stopping)
-		return;
-	if (code != GRPC_OK) {
-		if (!k->list_failed)
-			log_warn("relist: ListContainers: %s", msg);
-		k->list_failed = true;
-	} else {
+	if (list_reply(k, code, msg, "ListContainers")) {
 		struct strmap seen = { 0 };
 		for (size_t i = 0; i < resp->n_containers; i++) {
 			const Runtime__V1__Container *it = resp->containers[i];
@@ -504,7 +501,7 @@ static void on_list_containers(int code, const char *msg,
 		}
 		forget_unseen(k, &seen, false);
 	}
-	if (!k->relist_parts)
+	if (!k->relist_parts && !k->stopping)
 		relist_finish(k);
 }
 
