@@ -448,7 +448,7 @@ void kubelet_serve_log(void *arg, struct http_req *r, const cJSON *pod)
 			cJSON *st = p ? kl_pod_status(p) : NULL;
 			const char *why = "ContainerCreating";
 			static const char *const sts[] = { "containerStatuses",
-				                             "initContainerStatuses" };
+				                           "initContainerStatuses" };
 			for (int l = 0; l < 2; l++) {
 				const cJSON *s;
 				cJSON_ArrayForEach(s, obj_get(st, sts[l]))

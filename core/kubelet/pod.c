@@ -275,13 +275,13 @@ static void op_end(struct op *o)
 }
 
 /* A CRI call made for op o: counted while in flight; o ends at once when it cannot be sent. */
-#define OP_CRI(o, call, req, cb)                                                    \
-	do {                                                                        \
-		(o)->k->cri_calls++;                                                \
-		if (call((o)->k->cri, (req), CRI_TIMEOUT_MS, 0, (cb), (o)) < 0) {   \
-			(o)->k->cri_calls--;                                        \
-			op_end(o);                                                  \
-		}                                                                   \
+#define OP_CRI(o, call, req, cb)                                                                   \
+	do {                                                                                       \
+		(o)->k->cri_calls++;                                                               \
+		if (call((o)->k->cri, (req), CRI_TIMEOUT_MS, 0, (cb), (o)) < 0) {                  \
+			(o)->k->cri_calls--;                                                       \
+			op_end(o);                                                                 \
+		}                                                                                  \
 	} while (0)
 
 /* Retries a sync later (the timer is one per pod: the earliest wins). */

@@ -154,8 +154,8 @@ static struct net *net_start(struct loop *l, const char *host, int port, const c
 		s6->sin6_port = htons((uint16_t)port);
 		sl = sizeof(*s6);
 	} else {
-		snprintf(n->what, sizeof(n->what), "%.60s: no address to probe (host \"%.60s\")", what,
-		         host ? host : "");
+		snprintf(n->what, sizeof(n->what), "%.60s: no address to probe (host \"%.60s\")",
+		         what, host ? host : "");
 		n->done = true;
 		loop_timer_arm(l, &n->timer, 0);
 		return n;
@@ -250,7 +250,8 @@ static void on_check_exec(int code, const char *msg, const Runtime__V1__ExecSync
 	kl_cri_done(c->p->k, code);
 	if (code != GRPC_OK) {
 		char m[600];
-		snprintf(m, sizeof(m), "%s", code == GRPC_DEADLINE_EXCEEDED ? "command timed out" : msg);
+		snprintf(m, sizeof(m), "%s",
+		         code == GRPC_DEADLINE_EXCEEDED ? "command timed out" : msg);
 		check_end(c, code == GRPC_DEADLINE_EXCEEDED ? 0 : -1, m);
 		return;
 	}
@@ -273,7 +274,8 @@ static void on_check_exec(int code, const char *msg, const Runtime__V1__ExecSync
 static void on_check_sleep(struct loop *l, struct loop_timer *t)
 {
 	struct kl_check *c = container_of(t, struct kl_check, sleep);
-	check_end(c, c->fail_now ? -1 : 1, c->fail_now ? "the container runtime is not reachable" : "");
+	check_end(c, c->fail_now ? -1 : 1,
+	          c->fail_now ? "the container runtime is not reachable" : "");
 }
 
 /*
@@ -282,7 +284,7 @@ static void on_check_sleep(struct loop *l, struct loop_timer *t)
  */
 static struct kl_check *run_handler(struct kl_pod *p, const cJSON *h, const cJSON *cspec,
                                     const char *ctr_id, uint64_t timeout_ms, const char *what,
-                                       void (*fn)(void *arg, int result, const char *msg), void *arg)
+                                    void (*fn)(void *arg, int result, const char *msg), void *arg)
 {
 	struct kubelet *k = p->k;
 	struct kl_check *c = xcalloc(1, sizeof(*c));

@@ -38,9 +38,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < l->n_items; i++) {
-		Runtime__V1__StopPodSandboxRequest sreq = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+		Runtime__V1__StopPodSandboxRequest sreq =
+		    RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
 		Runtime__V1__StopPodSandboxResponse *s = NULL;
-		Runtime__V1__RemovePodSandboxRequest rreq = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+		Runtime__V1__RemovePodSandboxRequest rreq =
+		    RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
 		Runtime__V1__RemovePodSandboxResponse *r = NULL;
 		sreq.pod_sandbox_id = rreq.pod_sandbox_id = l->items[i]->id;
 		if (cri_stop_pod_sandbox_wait(cri, &sreq, 60000, &s, &e) < 0 ||

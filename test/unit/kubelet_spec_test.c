@@ -12,7 +12,7 @@
 #include "core/kubelet/kubelet-internal.h"
 #include "core/obj/obj.h"
 
-#define S(x) ((int64_t)(x) * 1000000000)
+#define S(x) ((int64_t)(x)*1000000000)
 
 static void test_backoff_restarts_at_once_then_doubles_from_10s_to_5min(void **state)
 {
@@ -95,20 +95,23 @@ static void test_resources_and_oom_score_by_qos(void **state)
 	cJSON *g = cJSON_Parse("{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":"
 	                       "{\"limits\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"},"
 	                       "\"requests\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"}}}]}}");
-	kl_container_resources(g, cJSON_GetArrayItem(obj_get(g, "spec.containers"), 0), 1 << 30, &r);
+	kl_container_resources(g, cJSON_GetArrayItem(obj_get(g, "spec.containers"), 0), 1 << 30,
+	                       &r);
 	assert_int_equal(r.memory_limit, 64 << 20);
 	assert_int_equal(r.cpu_period, 100000);
 	assert_int_equal(r.cpu_quota, 25000);
 	assert_int_equal(r.cpu_shares, 256);
 	assert_int_equal(r.oom_score_adj, -997);
 	cJSON *be = cJSON_Parse("{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}");
-	kl_container_resources(be, cJSON_GetArrayItem(obj_get(be, "spec.containers"), 0), 1 << 30, &r);
+	kl_container_resources(be, cJSON_GetArrayItem(obj_get(be, "spec.containers"), 0), 1 << 30,
+	                       &r);
 	assert_int_equal(r.memory_limit, 0);
 	assert_int_equal(r.cpu_shares, 2);
 	assert_int_equal(r.oom_score_adj, 1000);
 	cJSON *bu = cJSON_Parse("{\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":"
 	                        "{\"requests\":{\"memory\":\"512Mi\"}}}]}}");
-	kl_container_resources(bu, cJSON_GetArrayItem(obj_get(bu, "spec.containers"), 0), 1 << 30, &r);
+	kl_container_resources(bu, cJSON_GetArrayItem(obj_get(bu, "spec.containers"), 0), 1 << 30,
+	                       &r);
 	assert_in_range(r.oom_score_adj, 499, 501); /* half the node's memory requested */
 	cJSON_Delete(g);
 	cJSON_Delete(be);
