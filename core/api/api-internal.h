@@ -11,6 +11,8 @@ struct api {
 	int np_min, np_max;
 	char *advertise_ip;
 	int https_port;
+	api_pod_log_fn pod_log; /* the kubelet's pods/log, when this process runs one */
+	void *pod_log_arg;
 	char *admin_token;
 };
 

@@ -212,6 +212,15 @@ bool api_quota_tracks(const struct reg_kind *k, const char *resource);
 /* --- HTTP ---------------------------------------------------------------------------- */
 
 struct http_req;
+
+/*
+ * GET pods/{name}/log is served by the kubelet of the pod's node. The node process installs
+ * its handler here (core/api knows nothing of kubelets): fn gets the request and the pod
+ * object (borrowed; it exists, the API checked) and finishes r. Without a handler the
+ * subresource answers 503.
+ */
+typedef void (*api_pod_log_fn)(void *arg, struct http_req *r, const cJSON *pod);
+void api_set_pod_log(struct api *a, api_pod_log_fn fn, void *arg);
 /* The API server's HTTP handler: pass as http_server_opts.handler with arg = the api. */
 void api_http(struct http_req *r, void *arg);
 /* Status bodies for the errors the HTTP layer answers itself (http_server_opts.error_body). */

@@ -172,6 +172,12 @@ int api_new(struct api **out, const struct api_opts *o, struct err *e)
 	return 0;
 }
 
+void api_set_pod_log(struct api *a, api_pod_log_fn fn, void *arg)
+{
+	a->pod_log = fn;
+	a->pod_log_arg = arg;
+}
+
 void api_free(struct api *a)
 {
 	if (!a)

@@ -932,6 +932,24 @@ static cJSON *finalize_ns(void *arg, cJSON *cur, struct api_status *st)
 
 /* --- routing --------------------------------------------------------------------------- */
 
+/* pods/log: the pod must exist; the kubelet that runs it answers. */
+static void do_pod_log(struct rq *q)
+{
+	struct api_target t = { q->k, q->ns, q->name, NULL };
+	struct api_status st = { 0 };
+	cJSON *pod = NULL;
+	if (api_get(q->a, &t, &pod, &st) < 0) {
+		send_status(q, &st);
+		api_status_clear(&st);
+		return;
+	}
+	struct http_req *r = q->r;
+	struct api *a = q->a;
+	free_rq(q);
+	a->pod_log(a->pod_log_arg, r, pod);
+	cJSON_Delete(pod);
+}
+
 static bool is_public(const char *path)
 {
 	static const char *const pub[] = { "/healthz", "/livez", "/readyz", "/version" };
@@ -1126,6 +1144,10 @@ static void route_resource(struct rq *q, char **seg, size_t n, const char *metho
 			write_opts(q, &o);
 			struct api_target t = { k, NULL, name, "finalize" };
 			api_mutate(q->a, &t, finalize_ns, q, false, &o, on_write_done, q);
+			return;
+		}
+		if (!strcmp(sub, "log") && m_get && q->a->pod_log) {
+			do_pod_log(q);
 			return;
 		}
 		if (!strcmp(sub, "log") || !strcmp(sub, "exec") || !strcmp(sub, "attach") ||

@@ -23,6 +23,11 @@
 #include "core/store/store.h"
 #ifdef CONFIG_TUG_KUBELET
 #include "cri/cri.h"
+#ifdef NODE_SERVES_API
+#include "core/client/client.h"
+#include "core/kubelet/kubelet.h"
+#define NODE_RUNS_KUBELET 1
+#endif
 #endif
 
 /* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
@@ -47,6 +52,11 @@ struct node {
 #ifdef CONFIG_TUG_KUBELET
 	struct cri_runtime *runtime;
 #endif
+#ifdef NODE_RUNS_KUBELET
+	struct client *kclient;
+	struct kubelet_node *knode;
+	struct kubelet *kubelet;
+#endif
 	bool server, stopping;
 };
 
@@ -61,6 +71,19 @@ static void on_api_stopped(void *arg)
 }
 #endif
 
+#ifdef NODE_RUNS_KUBELET
+/* The kubelet's writes have landed: now the API server may go. */
+static void on_kubelet_stopped(void *arg)
+{
+	struct node *n = arg;
+	n->knode = NULL; /* freed by the kubelet's shutdown */
+	if (n->serve)
+		serve_shutdown(n->serve, API_SHUTDOWN_MS, on_api_stopped, n);
+	else
+		loop_stop(n->loop);
+}
+#endif
+
 /* First signal: stop gracefully; a second one stops at once. */
 static void on_stop_signal(struct loop *l, int signo, void *arg)
 {
@@ -69,6 +92,14 @@ static void on_stop_signal(struct loop *l, int signo, void *arg)
 	struct node *n = arg;
 	if (n->serve && !n->stopping) {
 		n->stopping = true;
+#ifdef NODE_RUNS_KUBELET
+		/* Pods keep running (as with any kubelet restart); what the kubelet was writing
+		 * lands first. */
+		if (n->kubelet) {
+			kubelet_shutdown(n->kubelet, on_kubelet_stopped, n);
+			return;
+		}
+#endif
 		serve_shutdown(n->serve, API_SHUTDOWN_MS, on_api_stopped, n);
 		return;
 	}
@@ -184,6 +215,62 @@ static int start_api(struct node *n)
 }
 #endif
 
+#ifdef NODE_RUNS_KUBELET
+/* The node's name as the kubelet registers it: --node-name, else the host name in lower case. */
+static char *node_name(const struct tug_config *c)
+{
+	char host[256] = "localhost";
+	if (c->node_name && *c->node_name)
+		return xstrdup(c->node_name);
+	gethostname(host, sizeof(host) - 1);
+	for (char *p = host; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return xstrdup(host);
+}
+
+/* The Node object and its Lease, then the pods bound to it; pods/log served by it. */
+static int start_kubelet(struct node *n)
+{
+	struct tug_config *c = n->cfg;
+	struct err e = { 0 };
+	char *name = node_name(c);
+	char *user = xasprintf("system:node:%s", name);
+	n->kclient = client_local(n->api, n->loop, user);
+	free(user);
+	struct kubelet_node_opts no = { .name = name,
+		                        .ips = (const char *const *)c->node_ip.v,
+		                        .nips = c->node_ip.n,
+		                        .labels = (const char *const *)c->node_label.v,
+		                        .nlabels = c->node_label.n,
+		                        .taints = (const char *const *)c->node_taint.v,
+		                        .ntaints = c->node_taint.n,
+		                        .control_plane = n->server,
+		                        .data_dir = c->data_dir,
+		                        .lease_ms = c->node_lease_ms };
+	int rc = kubelet_node_start(n->kclient, &no, &n->knode, &e);
+	if (rc == 0) {
+		struct kubelet_opts ko = { .client = n->kclient,
+			                   .runtime = n->runtime,
+			                   .node = n->knode,
+			                   .node_name = name,
+			                   .node_ip = c->node_ip.n ? c->node_ip.v[0] : NULL,
+			                   .data_dir = c->data_dir,
+			                   .cluster_dns = c->cluster_dns,
+			                   .cluster_domain = c->cluster_domain,
+			                   .cni_bridge = c->cni_bridge,
+			                   .cluster_cidr = c->cluster_cidr };
+		rc = kubelet_start(&ko, &n->kubelet, &e);
+		if (rc == 0)
+			api_set_pod_log(n->api, kubelet_serve_log, n->kubelet);
+	}
+	free(name);
+	if (rc < 0)
+		log_error("%s", e.msg);
+	return rc;
+}
+#endif
+
 int node_run(struct tug_config *cfg, bool server)
 {
 	struct node n = { .cfg = cfg, .server = server };
@@ -215,6 +302,10 @@ int node_run(struct tug_config *cfg, bool server)
 			log_error("%s", e.msg);
 			goto out;
 		}
+#ifdef NODE_RUNS_KUBELET
+		if (server && start_kubelet(&n) < 0)
+			goto out;
+#endif
 	}
 #endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
@@ -223,8 +314,19 @@ int node_run(struct tug_config *cfg, bool server)
 		goto out;
 	rc = 0;
 out:
+#ifdef NODE_SERVES_API
+	/* connections first (log streams end), then the runtime (its calls in flight end),
+	 * then the kubelet that made them */
+	serve_free(n.serve);
+#endif
 #ifdef CONFIG_TUG_KUBELET
 	cri_runtime_stop(n.runtime);
+#endif
+#ifdef NODE_RUNS_KUBELET
+	kubelet_free(n.kubelet);
+	if (n.knode)
+		kubelet_node_stop(n.knode);
+	client_free(n.kclient);
 #endif
 #ifdef NODE_SERVES_API
 	controllers_workloads_stop(n.workload_ctrls);
@@ -232,7 +334,6 @@ out:
 	client_free(n.ctrl_client);
 	scheduler_stop(n.sched);
 	client_free(n.sched_client);
-	serve_free(n.serve);
 	api_free(n.api);
 #endif
 	if (n.store)

@@ -43,6 +43,7 @@ struct tug_config {
 	struct str_list node_taint;
 	char *container_runtime_endpoint;
 	uint64_t node_lease_ms;
+	char *cni_bridge;
 	/* server */
 	char *bind_address;
 	int64_t https_listen_port;

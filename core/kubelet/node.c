@@ -32,8 +32,10 @@ struct kubelet_node {
 	cJSON *last_status; /* what we last wrote, without heartbeat times */
 	uint64_t last_status_ms;
 	struct loop_timer status_timer, lease_timer;
-	int pending;  /* client calls in flight: they hold n */
-	bool stopped; /* freed once pending drops to zero */
+	int pending;                   /* client calls in flight: they hold n */
+	bool stopped;                  /* freed once pending drops to zero */
+	void (*stopped_fn)(void *arg); /* told when freed */
+	void *stopped_arg;
 	/* When each condition last changed. */
 	struct {
 		char status[8];
@@ -590,6 +592,18 @@ const char *kubelet_node_name(const struct kubelet_node *n)
 	return n->name;
 }
 
+void kubelet_node_shutdown(struct kubelet_node *n, void (*done)(void *arg), void *arg)
+{
+	if (!n) {
+		if (done)
+			done(arg);
+		return;
+	}
+	n->stopped_fn = done;
+	n->stopped_arg = arg;
+	kubelet_node_stop(n);
+}
+
 void kubelet_node_stop(struct kubelet_node *n)
 {
 	if (!n)
@@ -613,5 +627,9 @@ static void node_free(struct kubelet_node *n)
 	cJSON_Delete(n->labels);
 	cJSON_Delete(n->taints);
 	cJSON_Delete(n->last_status);
+	void (*done)(void *) = n->stopped_fn;
+	void *arg = n->stopped_arg;
 	free(n);
+	if (done)
+		done(arg);
 }
