@@ -1,5 +1,6 @@
 /* node: starts the components of a server or agent on one event loop and stops them
  * in reverse order on SIGTERM. Components register here, at the seams, by Kconfig. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@
 #ifdef CONFIG_TUG_KUBELET
 #include "cri/cri.h"
 #endif
+#if defined(NODE_SERVES_API) && defined(CONFIG_TUG_CNI)
+#include "net/routes/routes.h"
+#define NODE_RUNS_ROUTES 1
+#endif
 
 /* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
 static const char *const volatile_prefixes[] = {
@@ -46,6 +51,10 @@ struct node {
 #endif
 #ifdef CONFIG_TUG_KUBELET
 	struct cri_runtime *runtime;
+#endif
+#ifdef NODE_RUNS_ROUTES
+	struct client *routes_client;
+	struct routes_watch *routes;
 #endif
 	bool server, stopping;
 };
@@ -180,6 +189,45 @@ static int start_api(struct node *n)
 }
 #endif
 
+#ifdef NODE_RUNS_ROUTES
+/* --- pod routes between nodes (net/routes): a route to every other Node's podCIDRs via
+ * its InternalIP, and masquerade of pod traffic leaving the cluster CIDRs. ---------------- */
+static int start_routes(struct node *n)
+{
+	struct tug_config *c = n->cfg;
+	struct routes_conf rc = { .masquerade = true };
+	struct err e = { 0 };
+	char host[256] = "";
+
+	if (c->node_name && *c->node_name) {
+		rc.self = c->node_name;
+	} else if (gethostname(host, sizeof(host) - 1) == 0) {
+		for (char *p = host; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		rc.self = host;
+	}
+	/* --cluster-cidr is one CIDR per family, comma-separated for dual stack */
+	_cleanup_free_ char *cidrs = xstrdup(c->cluster_cidr ? c->cluster_cidr : "");
+	char *save = NULL;
+	for (char *t = strtok_r(cidrs, ",", &save); t && rc.n_cluster_cidrs < ROUTES_MAX_CLUSTER_CIDRS;
+	     t = strtok_r(NULL, ",", &save))
+		rc.cluster_cidrs[rc.n_cluster_cidrs++] = t;
+	rc.masquerade = rc.n_cluster_cidrs > 0;
+	n->routes_client = client_local(n->api, n->loop, "system:tug-routes");
+	if (routes_watch_start(n->routes_client, &rc, &n->routes, &e) < 0) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void stop_routes(struct node *n)
+{
+	routes_watch_stop(n->routes);
+	client_free(n->routes_client);
+}
+#endif
+
 int node_run(struct tug_config *cfg, bool server)
 {
 	struct node n = { .cfg = cfg, .server = server };
@@ -213,12 +261,19 @@ int node_run(struct tug_config *cfg, bool server)
 		}
 	}
 #endif
+#ifdef NODE_RUNS_ROUTES
+	if (server && !cfg->disable_agent && start_routes(&n) < 0)
+		goto out;
+#endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
 	         TUG_COMMIT, cfg->data_dir);
 	if (loop_run(n.loop) < 0)
 		goto out;
 	rc = 0;
 out:
+#ifdef NODE_RUNS_ROUTES
+	stop_routes(&n);
+#endif
 #ifdef CONFIG_TUG_KUBELET
 	cri_runtime_stop(n.runtime);
 #endif
