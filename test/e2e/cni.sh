@@ -225,6 +225,26 @@ check "... and leave only the other pods' ports on the bridge" \
 	test "$(in_ns n1 ip -j link show master "${B}a" | jq length)" -eq 6
 
 # ---------------------------------------------------------------------------------------------
+# An IPv6-only pod CIDR
+mkconf "$tmp/s.json" tcnis "${B}s" '[{"subnet":"fd00:250::6:0/112"}]'
+ns s1
+ns s2
+plugin n1 ADD s1 s1 "$tmp/s.json" && plugin n1 ADD s2 s2 "$tmp/s.json"
+check "IPv6-only: ADD succeeds" test $? -eq 0
+check "... answering one IPv6 address with its gateway and a ::/0 route" jqe \
+	'(.ips|length)==1 and (.ips[0].address|startswith("fd00:250::6:")) and .ips[0].gateway=="fd00:250::6:1" and [.routes[].dst]==["::/0"]' "$tmp/out/s1.ADD"
+check "... and the pod has no IPv4 address" bash -c "[ -z \"\$(nsenter --net=/run/netns/$P-s1 ip -4 addr show dev eth0)\" ]"
+s2a=$(jq -r '.ips[0].address' "$tmp/out/s2.ADD" | cut -d/ -f1)
+check "... and pods ping each other" ping_ok s1 "$s2a"
+with_prev "$tmp/s.json" "$tmp/out/s1.ADD" "$tmp/s1.prev"
+plugin n1 CHECK s1 s1 "$tmp/s1.prev"
+check "... CHECK succeeds" test $? -eq 0
+with_prev "$tmp/s.json" "$tmp/out/s2.ADD" "$tmp/s2.prev"
+plugin n1 DEL s1 s1 "$tmp/s1.prev" && plugin n1 DEL s2 s2 "$tmp/s2.prev"
+rc=$?
+check "... DEL succeeds and releases both leases" bash -c "[ $rc -eq 0 ] && [ -z \"\$(awk '\$1==\"lease\"{o[\$2]=1} \$1==\"free\"{delete o[\$2]} END{for (a in o) print a}' $tmp/data/tcnis/leases)\" ]"
+
+# ---------------------------------------------------------------------------------------------
 # GC (CNI 1.1): everything but the valid attachments goes
 V=1.1.0 mkconf "$tmp/g.json" tcnig "${B}g" '[{"subnet":"10.250.3.0/24"}]'
 for i in 1 2 3; do
