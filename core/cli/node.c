@@ -195,7 +195,7 @@ static int start_api(struct node *n)
 static int start_routes(struct node *n)
 {
 	struct tug_config *c = n->cfg;
-	struct routes_conf rc = { .masquerade = true };
+	struct routes_conf rc = { 0 };
 	struct err e = { 0 };
 	char host[256] = "";
 
@@ -206,11 +206,12 @@ static int start_routes(struct node *n)
 			*p = (char)tolower((unsigned char)*p);
 		rc.self = host;
 	}
-	/* --cluster-cidr is one CIDR per family, comma-separated for dual stack */
+	/* --cluster-cidr: one CIDR; split on commas so a dual-stack list works once the
+	 * config accepts one */
 	_cleanup_free_ char *cidrs = xstrdup(c->cluster_cidr ? c->cluster_cidr : "");
 	char *save = NULL;
-	for (char *t = strtok_r(cidrs, ",", &save); t && rc.n_cluster_cidrs < ROUTES_MAX_CLUSTER_CIDRS;
-	     t = strtok_r(NULL, ",", &save))
+	for (char *t = strtok_r(cidrs, ",", &save);
+	     t && rc.n_cluster_cidrs < ROUTES_MAX_CLUSTER_CIDRS; t = strtok_r(NULL, ",", &save))
 		rc.cluster_cidrs[rc.n_cluster_cidrs++] = t;
 	rc.masquerade = rc.n_cluster_cidrs > 0;
 	n->routes_client = client_local(n->api, n->loop, "system:tug-routes");

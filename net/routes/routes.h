@@ -71,8 +71,8 @@ struct routes_watch;
  * first full list, after every change, and every few minutes). Sync failures are logged
  * and retried. Stopping leaves the routes in place, as routes_free does.
  */
-int routes_watch_start(struct client *c, const struct routes_conf *conf,
-                       struct routes_watch **out, struct err *e);
+int routes_watch_start(struct client *c, const struct routes_conf *conf, struct routes_watch **out,
+                       struct err *e);
 void routes_watch_stop(struct routes_watch *w);
 
 #endif

@@ -136,8 +136,8 @@ static void on_synced(void *arg)
 	soon(w);
 }
 
-int routes_watch_start(struct client *cl, const struct routes_conf *conf,
-                       struct routes_watch **out, struct err *e)
+int routes_watch_start(struct client *cl, const struct routes_conf *conf, struct routes_watch **out,
+                       struct err *e)
 {
 	const struct reg_kind *k = client_kind("", "nodes");
 	struct routes_watch *w;

@@ -721,11 +721,16 @@ static int expect_images(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "data-dir", 1, NULL, 'd' },     { "image", 1, NULL, 'i' },
-		{ "import", 1, NULL, 'I' },       { "cni-bin", 1, NULL, 'b' },
-		{ "cni-conf", 1, NULL, 'c' },     { "pods", 1, NULL, 'p' },
-		{ "host-network", 0, NULL, 'H' }, { "endpoint", 1, NULL, 'E' },
-		{ "expect-image", 1, NULL, 'x' }, { "pod-ip-prefix", 1, NULL, 'P' },
+		{ "data-dir", 1, NULL, 'd' },
+		{ "image", 1, NULL, 'i' },
+		{ "import", 1, NULL, 'I' },
+		{ "cni-bin", 1, NULL, 'b' },
+		{ "cni-conf", 1, NULL, 'c' },
+		{ "pods", 1, NULL, 'p' },
+		{ "host-network", 0, NULL, 'H' },
+		{ "endpoint", 1, NULL, 'E' },
+		{ "expect-image", 1, NULL, 'x' },
+		{ "pod-ip-prefix", 1, NULL, 'P' },
 		{ 0 },
 	};
 	int o;
