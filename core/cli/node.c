@@ -1,5 +1,6 @@
 /* node: starts the components of a server or agent on one event loop and stops them
  * in reverse order on SIGTERM. Components register here, at the seams, by Kconfig. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,10 @@
 #define NODE_RUNS_KUBELET 1
 #endif
 #endif
+#if defined(NODE_SERVES_API) && defined(CONFIG_TUG_CNI)
+#include "net/routes/routes.h"
+#define NODE_RUNS_ROUTES 1
+#endif
 
 /* Kinds whose churn would wear flash; they live on tmpfs when --volatile-dir is set. */
 static const char *const volatile_prefixes[] = {
@@ -56,6 +61,10 @@ struct node {
 	struct client *kclient;
 	struct kubelet_node *knode;
 	struct kubelet *kubelet;
+#endif
+#ifdef NODE_RUNS_ROUTES
+	struct client *routes_client;
+	struct routes_watch *routes;
 #endif
 	bool server, stopping;
 };
@@ -215,7 +224,7 @@ static int start_api(struct node *n)
 }
 #endif
 
-#ifdef NODE_RUNS_KUBELET
+#if defined(NODE_RUNS_KUBELET) || defined(NODE_RUNS_ROUTES)
 /* The node's name as the kubelet registers it: --node-name, else the host name in lower case. */
 static char *node_name(const struct tug_config *c)
 {
@@ -228,6 +237,9 @@ static char *node_name(const struct tug_config *c)
 			*p = (char)(*p - 'A' + 'a');
 	return xstrdup(host);
 }
+#endif
+
+#ifdef NODE_RUNS_KUBELET
 
 /* The Node object and its Lease, then the pods bound to it; pods/log served by it. */
 static int start_kubelet(struct node *n)
@@ -271,6 +283,40 @@ static int start_kubelet(struct node *n)
 }
 #endif
 
+#ifdef NODE_RUNS_ROUTES
+/* --- pod routes between nodes (net/routes): a route to every other Node's podCIDRs via
+ * its InternalIP, and masquerade of pod traffic leaving the cluster CIDRs. ---------------- */
+static int start_routes(struct node *n)
+{
+	struct tug_config *c = n->cfg;
+	struct routes_conf rc = { 0 };
+	struct err e = { 0 };
+	_cleanup_free_ char *self = node_name(c);
+
+	rc.self = self;
+	/* --cluster-cidr: one CIDR; split on commas so a dual-stack list works once the
+	 * config accepts one */
+	_cleanup_free_ char *cidrs = xstrdup(c->cluster_cidr ? c->cluster_cidr : "");
+	char *save = NULL;
+	for (char *t = strtok_r(cidrs, ",", &save);
+	     t && rc.n_cluster_cidrs < ROUTES_MAX_CLUSTER_CIDRS; t = strtok_r(NULL, ",", &save))
+		rc.cluster_cidrs[rc.n_cluster_cidrs++] = t;
+	rc.masquerade = rc.n_cluster_cidrs > 0;
+	n->routes_client = client_local(n->api, n->loop, "system:tug-routes");
+	if (routes_watch_start(n->routes_client, &rc, &n->routes, &e) < 0) {
+		log_error("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void stop_routes(struct node *n)
+{
+	routes_watch_stop(n->routes);
+	client_free(n->routes_client);
+}
+#endif
+
 int node_run(struct tug_config *cfg, bool server)
 {
 	struct node n = { .cfg = cfg, .server = server };
@@ -308,12 +354,19 @@ int node_run(struct tug_config *cfg, bool server)
 #endif
 	}
 #endif
+#ifdef NODE_RUNS_ROUTES
+	if (server && !cfg->disable_agent && start_routes(&n) < 0)
+		goto out;
+#endif
 	log_info("tug %s v%s (%s) running, data in %s", server ? "server" : "agent", TUG_VERSION,
 	         TUG_COMMIT, cfg->data_dir);
 	if (loop_run(n.loop) < 0)
 		goto out;
 	rc = 0;
 out:
+#ifdef NODE_RUNS_ROUTES
+	stop_routes(&n);
+#endif
 #ifdef NODE_SERVES_API
 	/* connections first (log streams end), then the runtime (its calls in flight end),
 	 * then the kubelet that made them */

@@ -62,4 +62,17 @@ int routes_sync(struct routes *r, const struct routes_node *nodes, size_t n,
 /* Removes every route of ours and the nftables table (for uninstall). */
 int routes_flush(struct routes *r, struct err *e);
 
+/* --- run by the node: routes_sync fed from a watch on Nodes ------------------------------ */
+
+struct client;
+struct routes_watch;
+/*
+ * Watches Nodes through c and keeps the routes to their pod CIDRs in sync (after the
+ * first full list, after every change, and every few minutes). Sync failures are logged
+ * and retried. Stopping leaves the routes in place, as routes_free does.
+ */
+int routes_watch_start(struct client *c, const struct routes_conf *conf, struct routes_watch **out,
+                       struct err *e);
+void routes_watch_stop(struct routes_watch *w);
+
 #endif

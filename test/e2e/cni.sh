@@ -225,6 +225,26 @@ check "... and leave only the other pods' ports on the bridge" \
 	test "$(in_ns n1 ip -j link show master "${B}a" | jq length)" -eq 6
 
 # ---------------------------------------------------------------------------------------------
+# An IPv6-only pod CIDR
+mkconf "$tmp/s.json" tcnis "${B}s" '[{"subnet":"fd00:250::6:0/112"}]'
+ns s1
+ns s2
+plugin n1 ADD s1 s1 "$tmp/s.json" && plugin n1 ADD s2 s2 "$tmp/s.json"
+check "IPv6-only: ADD succeeds" test $? -eq 0
+check "... answering one IPv6 address with its gateway and a ::/0 route" jqe \
+	'(.ips|length)==1 and (.ips[0].address|startswith("fd00:250::6:")) and .ips[0].gateway=="fd00:250::6:1" and [.routes[].dst]==["::/0"]' "$tmp/out/s1.ADD"
+check "... and the pod has no IPv4 address" bash -c "[ -z \"\$(nsenter --net=/run/netns/$P-s1 ip -4 addr show dev eth0)\" ]"
+s2a=$(jq -r '.ips[0].address' "$tmp/out/s2.ADD" | cut -d/ -f1)
+check "... and pods ping each other" ping_ok s1 "$s2a"
+with_prev "$tmp/s.json" "$tmp/out/s1.ADD" "$tmp/s1.prev"
+plugin n1 CHECK s1 s1 "$tmp/s1.prev"
+check "... CHECK succeeds" test $? -eq 0
+with_prev "$tmp/s.json" "$tmp/out/s2.ADD" "$tmp/s2.prev"
+plugin n1 DEL s1 s1 "$tmp/s1.prev" && plugin n1 DEL s2 s2 "$tmp/s2.prev"
+rc=$?
+check "... DEL succeeds and releases both leases" bash -c "[ $rc -eq 0 ] && [ -z \"\$(awk '\$1==\"lease\"{o[\$2]=1} \$1==\"free\"{delete o[\$2]} END{for (a in o) print a}' $tmp/data/tcnis/leases)\" ]"
+
+# ---------------------------------------------------------------------------------------------
 # GC (CNI 1.1): everything but the valid attachments goes
 V=1.1.0 mkconf "$tmp/g.json" tcnig "${B}g" '[{"subnet":"10.250.3.0/24"}]'
 for i in 1 2 3; do
@@ -336,10 +356,10 @@ fi
 ns na
 ns nb
 ip link add "${B}x" netns "$P-na" type veth peer name "${B}y" netns "$P-nb"
-in_ns na ip addr add 10.250.250.1/30 dev "${B}x"
+in_ns na ip addr add 10.250.250.1/29 dev "${B}x"
 in_ns na ip addr add fd00:250::f0:1/112 dev "${B}x" nodad
 in_ns na ip link set "${B}x" up
-in_ns nb ip addr add 10.250.250.2/30 dev "${B}y"
+in_ns nb ip addr add 10.250.250.2/29 dev "${B}y"
 in_ns nb ip addr add fd00:250::f0:2/112 dev "${B}y" nodad
 in_ns nb ip link set "${B}y" up
 mkconf "$tmp/na.json" tcnina "${B}A" '[{"subnet":"10.250.8.0/24"},{"subnet":"fd00:250::8:0/112"}]'
@@ -406,6 +426,56 @@ check "a node without an InternalIP of a family gets no route for that family" b
 in_ns na "$TOOLS/routes-sync" --cluster-cidr 10.250.0.0/20 --nft-table "${T}_r" --flush >/dev/null
 check "flush removes every route and the masquerade table" bash -c \
 	"[ -z \"\$(nsenter --net=/run/netns/$P-na ip route show proto 116)\" ] && ! nsenter --net=/run/netns/$P-na nft list table inet ${T}_r 2>/dev/null"
+
+# ---------------------------------------------------------------------------------------------
+# The same routes kept by `tug server` (run in node A's namespace) from the Nodes in its API
+srv=
+if grep -q 'CONFIG_TUG_CONTROL_PLANE=y' "${TUG_BUILD:-$TOP/build}/.config" 2>/dev/null; then
+	in_ns na ip link set lo up
+	# no containerd: the runtime endpoint goes nowhere; the routes do not need one
+	nsenter --net="/run/netns/$P-na" "$TUG" server --data-dir "$tmp/srv" --node-name na --https-listen-port $((20000 + RANDOM % 20000)) \
+		--cluster-cidr 10.250.0.0/20 --write-kubeconfig "$tmp/srv.kubeconfig" \
+		--container-runtime-endpoint "unix://$tmp/none.sock" 2>"$tmp/srv.log" &
+	srv=$!
+	bg+=("$srv")
+	kc() { in_ns na kubectl --kubeconfig "$tmp/srv.kubeconfig" "$@"; }
+	for _ in $(seq 300); do kc get --raw /readyz >/dev/null 2>&1 && break; sleep 0.1; done
+	# node NAME CIDR4 CIDR6 IP4 IP6: a Node as a kubelet registers it and node IPAM fills it in
+	node() {
+		printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"spec":{"podCIDR":"%s","podCIDRs":["%s","%s"]},"status":{"addresses":[{"type":"InternalIP","address":"%s"},{"type":"InternalIP","address":"%s"},{"type":"Hostname","address":"%s"}]}}\n' \
+			"$1" "$2" "$2" "$3" "$4" "$5" "$1"
+	}
+	# proto_routes: node A's routes of ours, both families
+	proto_routes() { in_ns na ip route show proto 116; in_ns na ip -6 route show proto 116; }
+	# wait_for COND: polls a shell condition for up to 10 s
+	wait_for() { for _ in $(seq 100); do bash -c "$1" && return 0; sleep 0.1; done; return 1; }
+	node nb 10.250.9.0/24 fd00:250::9:0/112 10.250.250.2 fd00:250::f0:2 | kc create -f - >/dev/null
+	check "with only other Nodes registered, the server touches no route" bash -c \
+		"sleep 0.5; [ -z \"\$(nsenter --net=/run/netns/$P-na ip route show proto 116)\" ]"
+	node na 10.250.8.0/24 fd00:250::8:0/112 10.250.250.1 fd00:250::f0:1 | kc create -f - >/dev/null
+	check "once its own Node has a podCIDR, tug server routes to the other Node's pods" wait_for \
+		"nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q '10.250.9.0/24 via 10.250.250.2' && nsenter --net=/run/netns/$P-na ip -6 route show proto 116 | grep -q 'fd00:250::9:0/112 via fd00:250::f0:2'"
+	check "... and none to its own" bash -c "! nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q 10.250.8.0"
+	check "... over which a pod pings a pod on the other node" ping_ok pa "$pb4"
+	check "... and masquerades pod traffic leaving the cluster CIDRs in its own table" bash -c \
+		"nsenter --net=/run/netns/$P-na nft list table inet tug-routes | grep -q masquerade"
+	node nc 10.250.10.0/24 fd00:250::a:0/112 10.250.250.3 fd00:250::f0:3 | kc create -f - >/dev/null
+	check "a Node that joins gets its routes" wait_for \
+		"nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q '10.250.10.0/24 via 10.250.250.3'"
+	kc delete node nb >/dev/null
+	check "a Node deleted loses its routes" wait_for \
+		"! nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q 10.250.9.0 && ! nsenter --net=/run/netns/$P-na ip -6 route show proto 116 | grep -q fd00:250::9:0"
+	check "... and its pods are out of reach" bash -c "! nsenter --net=/run/netns/$P-pa ping -c1 -W1 $pb4 >/dev/null"
+	check "... while the other Node keeps its route" bash -c "nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q 10.250.10.0/24"
+	kc patch node nc --subresource=status --type=merge -p '{"status":{"addresses":[{"type":"InternalIP","address":"10.250.250.4"}]}}' >/dev/null
+	check "a Node whose InternalIP changes is routed via the new one, and only over IPv4" wait_for \
+		"nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q '10.250.10.0/24 via 10.250.250.4' && [ -z \"\$(nsenter --net=/run/netns/$P-na ip -6 route show proto 116)\" ]"
+	kill -TERM "$srv"
+	wait "$srv"
+	check "the server stops with status 0" test $? -eq 0
+	check "... leaving the routes in place for the pods" bash -c "nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q 10.250.10.0/24"
+	grep -q 'routes to other nodes' "$tmp/srv.log" || tail -20 "$tmp/srv.log"
+fi
 
 check "the plugin wrote nothing unexpected to stderr" bash -c "! grep -v -E '^$|WARN|INFO' $tmp/stderr"
 finish

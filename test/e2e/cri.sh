@@ -11,6 +11,7 @@ cleanup() {
 	# containerd leaves overlay mounts and netns only when a run was cut short
 	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	ip link del tcri0 2>/dev/null
+	ip link del tcri1 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -52,6 +53,32 @@ check "cri_check exits 0" test "$rc" -eq 0
 [ "$rc" -eq 0 ] || { tail -20 "$tmp/check.err"; tail -20 "$tmp/d/containerd/containerd.log"; }
 grep '^# ' "$tmp/check.err"
 check "the generated config restricts oom_score_adj" grep -q 'restrict_oom_score_adj = true' "$tmp/d/containerd/config.toml"
+
+# The same through CRI with tug-cni as the only network plugin, in the conflist shape
+# cni_write_conflist writes (containerd 1.6 knows results up to 1.0.0; the reference loopback plugin
+# stays beside it: containerd's CRI sets up every pod's lo with one of that name).
+if grep -q 'CONFIG_TUG_CNI=y' "$B/.config" 2>/dev/null && [ -x /usr/lib/cni/loopback ]; then
+	mkdir -p "$tmp/tbin" "$tmp/tnet.d" "$tmp/tpods"
+	ln -s "$TUG" "$tmp/tbin/tug-cni"
+	ln -s /usr/lib/cni/loopback "$tmp/tbin/loopback"
+	cat >"$tmp/tnet.d/10-tcrit.conflist" <<JSON
+{"cniVersion": "1.0.0", "cniVersions": ["1.0.0", "1.1.0"], "name": "tcrit", "plugins": [
+ {"type": "tug-cni", "bridge": "tcri1", "dataDir": "$tmp/tcni", "hairpinMode": true,
+  "ranges": [{"subnet": "10.251.1.0/24"}]}]}
+JSON
+	"$B/tools/cri_check" --data-dir "$tmp/t" --image docker.io/library/tcri-busybox:1 \
+		--import "$B/images/pause.tar" --import "$tmp/busybox.tar" --pods "$tmp/tpods" \
+		--cni-bin "$tmp/tbin" --cni-conf "$tmp/tnet.d" --pod-ip-prefix 10.251.1. \
+		2>"$tmp/tcheck.err" | sed 's/^\(not \)\{0,1\}ok - cri: /&tug-cni: /'
+	rc=${PIPESTATUS[0]}
+	check "cri_check with tug-cni exits 0" test "$rc" -eq 0
+	[ "$rc" -eq 0 ] || { tail -20 "$tmp/tcheck.err"; tail -20 "$tmp/t/containerd/containerd.log"; }
+	check "tug-cni leased the sandbox's address" grep -q '^lease 10.251.1.' "$tmp/tcni/tcrit/leases"
+	# replaying the lease log: every lease was freed again
+	live=$(awk '$1=="lease"{o[$2]=1} $1=="free"{delete o[$2]} END{print length(o)}' "$tmp/tcni/tcrit/leases" 2>/dev/null)
+	check "StopPodSandbox and RemovePodSandbox release the lease" test "$live" = 0
+	check "tug-cni made its bridge with the gateway" bash -c "ip -4 addr show dev tcri1 | grep -q 10.251.1.1/24"
+fi
 
 # tug server runs its own containerd, restarts it when it dies, and stops it on SIGTERM.
 if grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then

@@ -42,7 +42,8 @@ static struct {
 	const char *endpoint, *expect[8];
 	int nexpect;
 	bool host_network;
-} opt;
+	const char *pod_ip_prefix; /* the sandbox's address starts so (the CNI's pod range) */
+} opt = { .pod_ip_prefix = "10.251.0." };
 
 static struct loop *loop;
 static struct cri_containerd *cd;
@@ -410,7 +411,7 @@ static void run(void)
 		      "PodSandboxStatus is READY with our metadata", &e);
 		if (!opt.host_network)
 			check(r == 0 && resp->status && resp->status->network &&
-			          str_has_prefix(resp->status->network->ip, "10.251.0."),
+			          str_has_prefix(resp->status->network->ip, opt.pod_ip_prefix),
 			      "the sandbox got an address from the CNI bridge", &e);
 		cri_free_msg(resp);
 	}
@@ -720,11 +721,17 @@ static int expect_images(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "data-dir", 1, NULL, 'd' },     { "image", 1, NULL, 'i' },
-		{ "import", 1, NULL, 'I' },       { "cni-bin", 1, NULL, 'b' },
-		{ "cni-conf", 1, NULL, 'c' },     { "pods", 1, NULL, 'p' },
-		{ "host-network", 0, NULL, 'H' }, { "endpoint", 1, NULL, 'E' },
-		{ "expect-image", 1, NULL, 'x' }, { 0 },
+		{ "data-dir", 1, NULL, 'd' },
+		{ "image", 1, NULL, 'i' },
+		{ "import", 1, NULL, 'I' },
+		{ "cni-bin", 1, NULL, 'b' },
+		{ "cni-conf", 1, NULL, 'c' },
+		{ "pods", 1, NULL, 'p' },
+		{ "host-network", 0, NULL, 'H' },
+		{ "endpoint", 1, NULL, 'E' },
+		{ "expect-image", 1, NULL, 'x' },
+		{ "pod-ip-prefix", 1, NULL, 'P' },
+		{ 0 },
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -751,6 +758,9 @@ int main(int argc, char **argv)
 		case 'H':
 			opt.host_network = true;
 			break;
+		case 'P':
+			opt.pod_ip_prefix = optarg;
+			break;
 		case 'E':
 			opt.endpoint = optarg;
 			break;
@@ -761,7 +771,8 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 			        "usage: cri_check --data-dir D --image NAME --import TAR... "
-			        "--pods DIR [--cni-bin D --cni-conf D] [--host-network]\n");
+			        "--pods DIR [--cni-bin D --cni-conf D] [--host-network] "
+			        "[--pod-ip-prefix P]\n");
 			return 2;
 		}
 	}
