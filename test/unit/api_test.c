@@ -658,29 +658,6 @@ static void test_finalize_empties_spec_finalizers_and_ends_a_terminating_namespa
 	assert_int_equal(code, 404);
 }
 
-static void test_binding_puts_a_pod_on_a_node_once(void **state)
-{
-	struct result r = create("", "pods", "default", POD("bp", ""));
-	assert_int_equal(r.code, 201);
-	cJSON_Delete(r.obj);
-	cJSON *b = cJSON_Parse("{\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
-	struct result d = { 0 };
-	api_bind(api, "default", "bp", b, NULL, on_done, &d);
-	wait_for(&d);
-	assert_int_equal(d.code, 200);
-	assert_string_equal(path_str(d.obj, "spec", "nodeName"), "n1");
-	const cJSON *c = cJSON_GetArrayItem(
-	    cJSON_GetObjectItem(cJSON_GetObjectItem(d.obj, "status"), "conditions"), 0);
-	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "PodScheduled");
-	assert_string_equal(cJSON_GetObjectItem(c, "status")->valuestring, "True");
-	cJSON_Delete(d.obj);
-	struct result again = { 0 };
-	api_bind(api, "default", "bp", b, NULL, on_done, &again);
-	wait_for(&again);
-	assert_int_equal(again.code, 409);
-	cJSON_Delete(b);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
