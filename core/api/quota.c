@@ -38,7 +38,7 @@ static bool pod_counts(const cJSON *pod)
 	if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
 		return false;
 	const char *ts = obj_get_str(pod, "metadata.deletionTimestamp");
-	int64_t grace, when;
+	int64_t grace = 0, when = 0;
 	int32_t ns;
 	if (ts && obj_get_i64(pod, "metadata.deletionGracePeriodSeconds", &grace) &&
 	    obj_time_parse(ts, &when, &ns, NULL) == 0 && (int64_t)time(NULL) > when + grace)
