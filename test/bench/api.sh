@@ -24,12 +24,14 @@ done
 make --no-print-directory -j"$(nproc)" O=$O tug tools >/dev/null || exit 2
 
 # start_server <data dir> <pods>: fills the store, starts tug server, sets PORT, TOK, SRV.
+# The API server alone, as nginx is alone: the in-process scheduler and controllers would
+# otherwise work on the filled pods (whose nodes do not exist) while the load runs.
 start_server() {
 	"$O/tools/api_fill" --dir "$1/db" --pods "$2" >/dev/null || return 1
 	PORT=$(free_port)
 	"$O/tug" server --data-dir "$1" --volatile-dir "$1-vol" --bind-address 127.0.0.1 \
 		--https-listen-port "$PORT" --write-kubeconfig "$1/kubeconfig" --disable-agent \
-		>"$1.log" 2>&1 &
+		--disable scheduler --disable controllers >"$1.log" 2>&1 &
 	SRV=$!
 	pids+=($SRV)
 	for _ in $(seq 100); do
