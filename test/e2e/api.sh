@@ -148,6 +148,23 @@ check "creating an existing object says AlreadyExists" bash -c "grep -q 'already
 err=$(printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  a: "1"\nbogus: 1\n' | $K apply -f - 2>&1)
 check "unknown fields are refused (field validation)" bash -c "grep -q 'unknown field \"bogus\"' <<<'$err'"
 
+# Watch-list and resourceVersionMatch, as upstream validates ListOptions.
+raw() { $K get --raw "$1" --request-timeout=3s >"$tmp/raw" 2>&1; }
+raw "/api/v1/namespaces/kube-public/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"
+check "sendInitialEvents: the current state, then a bookmark marking its end" bash -c "grep -q '\"type\":\"ADDED\".*cluster-info' $tmp/raw && grep -q '\"type\":\"BOOKMARK\".*k8s.io/initial-events-end' $tmp/raw"
+raw "/api/v1/namespaces/kube-public/configmaps?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&timeoutSeconds=1"
+check "sendInitialEvents=false: no initial state" bash -c "! grep -q ADDED $tmp/raw"
+raw "/api/v1/namespaces/kube-public/configmaps?watch=1&sendInitialEvents=true&timeoutSeconds=1"
+check "sendInitialEvents without resourceVersionMatch is 422" grep -q 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan' "$tmp/raw"
+rv=$($K get cm conf -o jsonpath='{.metadata.resourceVersion}')
+$K patch cm conf --type=merge -p '{"data":{"later":"1"}}' >/dev/null
+raw "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dconf&resourceVersion=$rv&resourceVersionMatch=Exact"
+check "list with resourceVersionMatch=Exact shows that revision" bash -c "grep -q '\"resourceVersion\":\"$rv\"' $tmp/raw && ! grep -q later $tmp/raw"
+raw "/api/v1/namespaces/default/configmaps?resourceVersion=$rv&resourceVersionMatch=NotOlderThan"
+check "list with resourceVersionMatch=NotOlderThan is at least that new" grep -q later "$tmp/raw"
+raw "/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact"
+check "resourceVersionMatch without resourceVersion is 422" grep -q 'resourceVersionMatch is forbidden unless resourceVersion is provided' "$tmp/raw"
+
 # Python's official client: list then watch from its resourceVersion, 409 on a stale update.
 cat >"$tmp/py.py" <<'P'
 import sys, threading
