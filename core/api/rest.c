@@ -343,21 +343,70 @@ static bool parse_limit(struct rq *q, long *limit)
 	return true;
 }
 
-static int rv_match(struct rq *q, enum api_rv_match *m)
+/*
+ * resourceVersionMatch and sendInitialEvents, checked as upstream checks ListOptions: a
+ * refusal is 422 Invalid on kind ListOptions with a cause per rule broken. A list may ask for
+ * Exact or NotOlderThan of a given resourceVersion; a watch takes NotOlderThan only, and only
+ * together with sendInitialEvents (the watch-list protocol); neither goes with continue.
+ */
+static int rv_match(struct rq *q, bool watch, enum api_rv_match *m)
 {
 	const char *s = http_req_query(q->r, "resourceVersionMatch");
+	const char *rv = http_req_query(q->r, "resourceVersion");
+	const char *sie = http_req_query(q->r, "sendInitialEvents");
+	const char *cont = http_req_query(q->r, "continue");
+	struct reg_errors errs = { 0 };
+	bool has_match = s && *s, has_rv = rv && *rv;
+
 	*m = API_RV_UNSET;
-	if (!s || !*s)
-		return 0;
-	if (!strcmp(s, "NotOlderThan"))
+	if (has_match && !strcmp(s, "NotOlderThan"))
 		*m = API_RV_NOT_OLDER_THAN;
-	else if (!strcmp(s, "Exact"))
+	else if (has_match && !strcmp(s, "Exact") && !watch)
 		*m = API_RV_EXACT;
-	else {
-		fail(q, 400, "BadRequest", "resourceVersionMatch: unsupported value %s", s);
-		return -1;
+	else if (has_match)
+		reg_err(&errs, "FieldValueNotSupported", "resourceVersionMatch",
+		        "Unsupported value: \"%s\": supported values: %s", s,
+		        watch ? "\"NotOlderThan\"" : "\"Exact\", \"NotOlderThan\"");
+	if (has_match && cont && *cont)
+		reg_err(&errs, "FieldValueForbidden", "resourceVersionMatch",
+		        "Forbidden: resourceVersionMatch is forbidden when continue is provided");
+	if (watch) {
+		if (sie && *m != API_RV_NOT_OLDER_THAN)
+			reg_err(
+			    &errs, "FieldValueForbidden", "resourceVersionMatch",
+			    "Forbidden: sendInitialEvents requires setting resourceVersionMatch "
+			    "to NotOlderThan");
+		if (has_match && !sie)
+			reg_err(&errs, "FieldValueForbidden", "resourceVersionMatch",
+			        "Forbidden: resourceVersionMatch is forbidden for watch unless "
+			        "sendInitialEvents is provided");
+	} else {
+		if (has_match && !has_rv)
+			reg_err(
+			    &errs, "FieldValueForbidden", "resourceVersionMatch",
+			    "Forbidden: resourceVersionMatch is forbidden unless resourceVersion "
+			    "is provided");
+		if (*m == API_RV_EXACT && has_rv && !strcmp(rv, "0"))
+			reg_err(&errs, "FieldValueForbidden", "resourceVersionMatch",
+			        "Forbidden: resourceVersionMatch \"exact\" is forbidden for "
+			        "resourceVersion \"0\"");
+		if (sie)
+			reg_err(&errs, "FieldValueForbidden", "sendInitialEvents",
+			        "Forbidden: sendInitialEvents is forbidden for list");
 	}
-	return 0;
+	if (!errs.n)
+		return 0;
+	struct api_status st = { .code = 422, .reason = "Invalid", .causes = errs };
+	snprintf(st.kind, sizeof(st.kind), "ListOptions");
+	snprintf(st.group, sizeof(st.group), "meta.k8s.io");
+	int k =
+	    snprintf(st.message, sizeof(st.message), "ListOptions.meta.k8s.io \"\" is invalid: ");
+	for (size_t i = 0; i < errs.n && k > 0 && (size_t)k < sizeof(st.message); i++)
+		k += snprintf(st.message + k, sizeof(st.message) - (size_t)k, "%s%s: %s",
+		              i ? ", " : "", errs.v[i].field, errs.v[i].message);
+	send_status(q, &st);
+	api_status_clear(&st);
+	return -1;
 }
 
 static void do_list(struct rq *q)
@@ -366,7 +415,7 @@ static void do_list(struct rq *q)
 	struct api_status st = { 0 };
 	struct api_target t = { q->k, q->ns, NULL, NULL };
 	if (parse_selectors(q, &o.filter) < 0 || !parse_limit(q, &o.limit) ||
-	    rv_match(q, &o.rv_match) < 0)
+	    rv_match(q, false, &o.rv_match) < 0)
 		return;
 	o.resource_version = http_req_query(q->r, "resourceVersion");
 	o.cont = http_req_query(q->r, "continue");
@@ -487,11 +536,19 @@ static void do_watch(struct rq *q)
 	struct api_watch_opts o = { 0 };
 	struct api_status st = { 0 };
 	struct api_target t = { q->k, q->ns, q->name, NULL };
-	if (parse_selectors(q, &o.filter) < 0)
+	enum api_rv_match m;
+	if (parse_selectors(q, &o.filter) < 0 || rv_match(q, true, &m) < 0)
 		return;
 	o.resource_version = http_req_query(q->r, "resourceVersion");
 	const char *sie = http_req_query(q->r, "sendInitialEvents");
 	o.send_initial_events = qbool(sie);
+	char now[24];
+	if (sie && !o.send_initial_events &&
+	    (!o.resource_version || !*o.resource_version || !strcmp(o.resource_version, "0"))) {
+		/* sendInitialEvents=false: from the latest revision, without the current state. */
+		snprintf(now, sizeof(now), "%llu", (unsigned long long)store_rev(q->a->store));
+		o.resource_version = now;
+	}
 	const char *ab = http_req_query(q->r, "allowWatchBookmarks");
 	o.bookmarks = qbool(ab);
 	uint64_t timeout = 0;

@@ -172,6 +172,15 @@ static char *admin_token(const char *data_dir)
 	return xstrdup(hex);
 }
 
+/* Whether --disable names this component. */
+static bool disabled(const struct tug_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->disable.n; i++)
+		if (!strcmp(c->disable.v[i], name))
+			return true;
+	return false;
+}
+
 /* The API engine over the store, the HTTPS listener, then what every cluster starts with. */
 static int start_api(struct node *n)
 {
@@ -204,10 +213,15 @@ static int start_api(struct node *n)
 		log_error("%s", e.msg);
 		return rc;
 	}
-	/* The control plane's components, each with its own in-process client. */
-	n->sched_client = client_local(n->api, n->loop, "system:kube-scheduler");
-	if ((rc = scheduler_start(n->sched_client, NULL, &n->sched)) < 0)
-		return rc;
+	/* The control plane's components, each with its own in-process client, unless
+	 * --disable leaves them off. */
+	if (!disabled(c, "scheduler")) {
+		n->sched_client = client_local(n->api, n->loop, "system:kube-scheduler");
+		if ((rc = scheduler_start(n->sched_client, NULL, &n->sched)) < 0)
+			return rc;
+	}
+	if (disabled(c, "controllers"))
+		return 0;
 	n->ctrl_client = client_local(n->api, n->loop, "system:kube-controller-manager");
 	struct ctrl_cluster_opts co = { .cluster_cidr = c->cluster_cidr,
 		                        .node_monitor_period_ms = c->node_monitor_period_ms,

@@ -1759,6 +1759,12 @@ int http_resp_write(struct http_req *r, const void *p, size_t n)
 		conn_leave_api(c);
 		return -ENOBUFS;
 	}
+	if (!c->out_head) {
+		/* An idle stream (a watch between events) gets a buffer the size of this write,
+		 * not a full coalescing segment: one event fanned out to many watchers would
+		 * otherwise take, fault in and give back 16 KiB per watcher per event. */
+		out_push(c, seg_new(n + 32));
+	}
 	if (r->resp_chunked) {
 		int k = snprintf(size, sizeof(size), "%zx\r\n", n);
 		out_add(c, size, (size_t)k);

@@ -26,9 +26,10 @@ if ! command -v kubectl >/dev/null || [ -z "$PY" ]; then
 fi
 
 K="kubectl --kubeconfig $tmp/kubeconfig --cache-dir $tmp/cache"
+# The API server alone: objects are compared as stored, before any controller touches them.
 "$TUG" server --data-dir "$tmp/data" --volatile-dir "$tmp/vol" --bind-address 127.0.0.1 \
 	--https-listen-port 0 --write-kubeconfig "$tmp/kubeconfig" --disable-agent \
-	>"$tmp/log" 2>&1 &
+	--disable controllers --disable scheduler >"$tmp/log" 2>&1 &
 pid=$!
 for _ in $(seq 150); do
 	[ -f "$tmp/kubeconfig" ] && $K get --raw /readyz >/dev/null 2>&1 && break
