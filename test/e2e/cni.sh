@@ -432,8 +432,10 @@ check "flush removes every route and the masquerade table" bash -c \
 srv=
 if grep -q 'CONFIG_TUG_CONTROL_PLANE=y' "${TUG_BUILD:-$TOP/build}/.config" 2>/dev/null; then
 	in_ns na ip link set lo up
-	# no containerd: the runtime endpoint goes nowhere; the routes do not need one
-	nsenter --net="/run/netns/$P-na" "$TUG" server --data-dir "$tmp/srv" --node-name na --https-listen-port $((20000 + RANDOM % 20000)) \
+	# no containerd: the runtime endpoint goes nowhere; the routes do not need one. The
+	# kubelet registers Node na; with the controllers off, node IPAM gives it no podCIDR: the
+	# test sets one, as node IPAM would.
+	nsenter --net="/run/netns/$P-na" "$TUG" server --data-dir "$tmp/srv" --node-name na --https-listen-port $((20000 + RANDOM % 20000)) --disable controllers \
 		--cluster-cidr 10.250.0.0/20 --write-kubeconfig "$tmp/srv.kubeconfig" \
 		--container-runtime-endpoint "unix://$tmp/none.sock" 2>"$tmp/srv.log" &
 	srv=$!
@@ -452,7 +454,8 @@ if grep -q 'CONFIG_TUG_CONTROL_PLANE=y' "${TUG_BUILD:-$TOP/build}/.config" 2>/de
 	node nb 10.250.9.0/24 fd00:250::9:0/112 10.250.250.2 fd00:250::f0:2 | kc create -f - >/dev/null
 	check "with only other Nodes registered, the server touches no route" bash -c \
 		"sleep 0.5; [ -z \"\$(nsenter --net=/run/netns/$P-na ip route show proto 116)\" ]"
-	node na 10.250.8.0/24 fd00:250::8:0/112 10.250.250.1 fd00:250::f0:1 | kc create -f - >/dev/null
+	for _ in $(seq 100); do kc get node na >/dev/null 2>&1 && break; sleep 0.1; done
+	kc patch node na --type=merge -p '{"spec":{"podCIDR":"10.250.8.0/24","podCIDRs":["10.250.8.0/24","fd00:250::8:0/112"]}}' >/dev/null
 	check "once its own Node has a podCIDR, tug server routes to the other Node's pods" wait_for \
 		"nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q '10.250.9.0/24 via 10.250.250.2' && nsenter --net=/run/netns/$P-na ip -6 route show proto 116 | grep -q 'fd00:250::9:0/112 via fd00:250::f0:2'"
 	check "... and none to its own" bash -c "! nsenter --net=/run/netns/$P-na ip route show proto 116 | grep -q 10.250.8.0"
