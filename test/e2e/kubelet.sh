@@ -57,6 +57,9 @@ for a in sh echo cat sleep ls true false env wget nc httpd dd tail date id hostn
 	touch test seq printf grep kill ps trap; do links+=("bin/$a@busybox"); done
 "$B/host/mkoci" -o "$tmp/d/images/busybox.tar" -n docker.io/library/tkub-busybox:1 -a amd64 \
 	-e /bin/echo -e ep -c cmd "$BUSYBOX=bin/busybox" "${links[@]}" >/dev/null
+# The same image under a second tag: the rolling update's new version.
+"$B/host/mkoci" -o "$tmp/d/images/busybox2.tar" -n docker.io/library/tkub-busybox:2 -a amd64 \
+	-e /bin/echo -e ep -c cmd "$BUSYBOX=bin/busybox" "${links[@]}" >/dev/null
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 start_tug() {
@@ -286,6 +289,8 @@ wait_until 60 has init-fail '{.status.initContainerStatuses[0].restartCount}' '[
 check "a failing init container is retried" has init-fail '{.status.initContainerStatuses[0].restartCount}' '[1-9]'
 check "and blocks the pod: Pending, Initialized False" bash -c "[ \"\$($K get pod init-fail -o jsonpath='{.status.phase}')\" = Pending ] && [ \"\$($K get pod init-fail -o jsonpath='{.status.conditions[?(@.type==\"Initialized\")].status}')\" = False ]"
 check "its app container never started (PodInitializing, no container ID)" bash -c "[ \"\$($K get pod init-fail -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}')\" = PodInitializing ] && [ -z \"\$($K get pod init-fail -o jsonpath='{.status.containerStatuses[0].containerID}')\" ]"
+# (between retries the init container runs again for a moment: Init:0/1)
+wait_until 30 bash -c "$K get pod init-fail | grep -Eq 'Init:(Error|CrashLoopBackOff)'"
 check "kubectl shows Init:Error or Init:CrashLoopBackOff" bash -c "$K get pod init-fail | grep -Eq 'Init:(Error|CrashLoopBackOff)'"
 
 # --- crash loop with back-off ----------------------------------------------------------------------
@@ -454,10 +459,50 @@ check "kubectl create deployment: its 3 pods are scheduled, run and are Ready" d
 check "the pods were bound by the scheduler to the node" bash -c "[ \"\$($K get pods -l app=tkub-web -o jsonpath='{range .items[*]}{.spec.nodeName} {end}')\" = 'tkub-node tkub-node tkub-node ' ]"
 check "each pod answers on its own IP" bash -c "for ip in \$($K get pods -l app=tkub-web -o jsonpath='{.items[*].status.podIP}'); do wget -qO- -T 5 http://\$ip:8080/ | grep -q tkub-web || exit 1; done"
 check "the Service's endpoints list the ready pods" bash -c "$K expose deployment tkub-web --port=80 --target-port=8080 >/dev/null && for i in \$(seq 40); do [ \"\$($K get endpoints tkub-web -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w)\" = 3 ] && exit 0; sleep 0.5; done; exit 1"
+# scale 3 -> 5 -> 2, on real containers
+ready_is() { [ "$($K get deployment tkub-web -o jsonpath='{.status.readyReplicas}')" = "$1" ] &&
+	[ "$($K get pods -l app=tkub-web --no-headers 2>/dev/null | wc -l)" = "$1" ]; }
+$K scale deployment tkub-web --replicas=5 >/dev/null
+wait_until 90 ready_is 5
+check "kubectl scale to 5: five pods Running and Ready" ready_is 5
+$K scale deployment tkub-web --replicas=2 >/dev/null
+wait_until 90 ready_is 2
+check "kubectl scale to 2: three pods go, two stay Ready" ready_is 2
+# rolling update to a new image; availability never drops below the 2 replicas minus
+# maxUnavailable (25% of 2 rounds down to 0)
+$K set image deployment/tkub-web tkub-busybox=tkub-busybox:2 >/dev/null
+: >"$tmp/avail"
+for _ in $(seq 300); do
+	$K get deployment tkub-web -o jsonpath='{.status.availableReplicas} {.status.updatedReplicas} {.status.replicas}{"\n"}' >>"$tmp/avail" 2>/dev/null
+	tail -1 "$tmp/avail" | grep -qx '2 2 2' && break
+	sleep 0.3
+done
+img_of() { $K get pods -l app=tkub-web -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}'; }
+check "a rolling update to a new image finishes, every pod on it" bash -c \
+	"$K rollout status deployment/tkub-web --timeout=120s >/dev/null && for i in \$(seq 100); do [ \"\$($K get pods -l app=tkub-web -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}')\" = 'tkub-busybox:2 tkub-busybox:2 ' ] && exit 0; sleep 0.5; done; exit 1"
+check "... without the available replicas ever dropping below 2" bash -c "! awk '\$1 != \"\" && \$1 < 2' '$tmp/avail' | grep -q ."
+$K rollout undo deployment/tkub-web >/dev/null
+check "kubectl rollout undo goes back to the first image" bash -c \
+	"$K rollout status deployment/tkub-web --timeout=120s >/dev/null && for i in \$(seq 100); do [ \"\$($K get pods -l app=tkub-web -o jsonpath='{range .items[*]}{.spec.containers[0].image} {end}')\" = '$img $img ' ] && exit 0; sleep 0.5; done; exit 1"
 $K delete deployment tkub-web --wait=true --timeout=60s >/dev/null 2>&1
 $K delete service tkub-web >/dev/null 2>&1
 wait_until 60 bash -c "[ -z \"\$($K get pods -l app=tkub-web -o name)\" ]"
 check "deleting the Deployment ends its pods" bash -c "[ -z \"\$($K get pods -l app=tkub-web -o name)\" ]"
+check "... and its ReplicaSets" bash -c "[ -z \"\$($K get rs -l app=tkub-web -o name)\" ]"
+
+# --- a Job to completion, and a namespace emptied on delete ---------------------------------
+$K create job tkub-job --image=$img -- sh -c 'echo job-done' >/dev/null
+job_done() { [ "$($K get job tkub-job -o jsonpath='{.status.succeeded}')" = 1 ]; }
+wait_until 90 job_done
+check "a Job runs its pod to completion" job_done
+check "... whose log is the job's output" bash -c "$K logs job/tkub-job | grep -qx job-done"
+$K delete job tkub-job --cascade=foreground --wait=true --timeout=60s >/dev/null 2>&1
+$K create namespace tkub-ns >/dev/null
+$K -n tkub-ns run tkub-nspod --image=$img --restart=Never --command -- sleep 3600 >/dev/null
+wait_until 60 bash -c "[ \"\$($K -n tkub-ns get pod tkub-nspod -o jsonpath='{.status.phase}')\" = Running ]"
+$K delete namespace tkub-ns --wait=false >/dev/null
+wait_until 90 bash -c "! $K get namespace tkub-ns >/dev/null 2>&1"
+check "deleting a namespace stops its pods and removes it" bash -c "! $K get namespace tkub-ns >/dev/null 2>&1"
 
 # --- tug restart: nothing restarts ------------------------------------------------------------------
 $K get pods -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}' >"$tmp/uids"
@@ -514,7 +559,10 @@ check "kubectl describe node lists this node's pods" grep -q 'default *counter' 
 # --- deleting everything cleans the runtime ----------------------------------------------------------
 $K get pods -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}' >>"$tmp/uids"
 $K delete pods --all --grace-period=1 --timeout=90s >/dev/null 2>&1
-left=$("$B/tools/cri_clean" "$EP" 2>/dev/null)
+wait_until 60 bash -c "[ -z \"\$($K get pods -A -o name)\" ]"
+$K get pods -A >"$tmp/pods-left" 2>&1
+left=$("$B/tools/cri_clean" "$EP" 2>"$tmp/clean.err")
+[ "$left" = 0 ] || { echo "# pods left:"; sed 's/^/#   /' "$tmp/pods-left" "$tmp/clean.err"; }
 check "deleted pods leave no sandboxes in containerd" test "$left" = 0
 check "nor volume directories" bash -c "[ -z \"\$(ls $tmp/d/pods)\" ]"
 check "nor log directories" bash -c "for u in \$(cat $tmp/uids); do ls -d /var/log/pods/*_\$u 2>/dev/null && exit 1; done; exit 0"

@@ -51,6 +51,10 @@ int main(int argc, char **argv)
 			failed++;
 		} else {
 			removed++;
+			const Runtime__V1__PodSandboxMetadata *m = l->items[i]->metadata;
+			fprintf(stderr, "cri_clean: removed sandbox %s/%s\n",
+			        m && m->namespace_ ? m->namespace_ : "?",
+			        m && m->name ? m->name : "?");
 		}
 		cri_free_msg(s);
 		cri_free_msg(r);
