@@ -14,6 +14,7 @@ struct api {
 	api_pod_log_fn pod_log; /* the kubelet's pods/log, when this process runs one */
 	void *pod_log_arg;
 	char *admin_token;
+	int writes; /* writes in flight: api_free lets them finish */
 };
 
 /* Stored form: canonical JSON without metadata.resourceVersion, apiVersion, kind and

@@ -182,6 +182,10 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	/* A write still in the store's commit comes back through the loop: let it finish (for
+	 * a while) so that nothing calls into a freed api. */
+	for (uint64_t end = time_mono_ms() + 10000; a->writes > 0 && time_mono_ms() < end;)
+		loop_run_once(a->loop, 10);
 	free(a->advertise_ip);
 	free(a->admin_token);
 	free(a);

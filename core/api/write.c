@@ -60,6 +60,7 @@ static struct wreq *wreq_new(struct api *a, const struct api_target *t,
 {
 	struct wreq *w = xcalloc(1, sizeof(*w));
 	w->a = a;
+	a->writes++;
 	w->k = t->k;
 	w->ns = dup_or_null(t->k->namespaced ? t->ns : NULL);
 	w->name = dup_or_null(t->name);
@@ -99,6 +100,7 @@ static void finish(struct wreq *w)
 	free(w->d_rv);
 	free(w->d_prop);
 	free(w->gen_prefix);
+	w->a->writes--;
 	free(w);
 }
 

@@ -40,6 +40,7 @@ wait "$pid"
 rc=$?
 pid=
 check "SIGTERM stops the server with status 0" test "$rc" -eq 0
+[ "$rc" -eq 0 ] || { echo "# exit status $rc; the server's log ends:"; tail -20 "$tmp/log" | sed 's/^/#   /'; }
 check "shutdown is logged" grep -q "stopped" "$tmp/log"
 
 # check-config exits 0 here (the test machines have every required feature).
