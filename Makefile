@@ -68,13 +68,15 @@ ALL_CFLAGS  := $(CFLAGS_BASE) $(OPT) $(CFLAGS)
 ALL_LDFLAGS := $(LDOPT) $(LDFLAGS)
 
 # Objects: each module.mk appends to obj-y (library code), main-y (the entry),
-# libs-y (link flags), test-y (unit test sources, one binary each) and proto-y (.proto
+# libs-y (link flags), cni-main-y and cni-libs-y (the small tug-cni executable), test-y (unit test sources, one binary each) and proto-y (.proto
 # files whose protobuf-c code, generated under $(O)/gen, goes into the library).
 # A tool or unit test with a proto of its own names it in tool-proto-<tool> or
 # test-proto-<test>.
 obj-y  :=
 main-y :=
 libs-y :=
+cni-main-y :=
+cni-libs-y :=
 test-y :=
 proto-y :=
 include $(sort $(wildcard */module.mk */*/module.mk))
@@ -89,6 +91,12 @@ OBJS      := $(addprefix $(O)/,$(obj-y)) $(call pb-obj,$(proto-y))
 MAIN_OBJS := $(addprefix $(O)/,$(main-y))
 LIBTUG    := $(O)/libtug.a
 TUG       := $(O)/tug
+# containerd runs the CNI plugin once per pod per verb, so its start-up is the plugin's
+# cost: tug-cni is its own executable, linked only against the libraries it uses.
+ifneq ($(cni-main-y),)
+TUG_CNI   := $(O)/tug-cni
+CNI_MAIN_OBJS := $(addprefix $(O)/,$(cni-main-y))
+endif
 TESTS     := $(patsubst test/unit/%.c,$(O)/test/%,$(test-y))
 
 .PHONY: all tug images tests tools clean distclean defconfig %_defconfig allnoconfig allyesconfig menuconfig olddefconfig savedefconfig \
@@ -96,7 +104,7 @@ TESTS     := $(patsubst test/unit/%.c,$(O)/test/%,$(test-y))
 .DEFAULT_GOAL := all
 
 all: tug images
-tug: $(TUG)
+tug: $(TUG) $(TUG_CNI)
 
 # --- configuration ----------------------------------------------------------
 BOARDS := $(notdir $(wildcard boards/*))
@@ -153,7 +161,7 @@ $(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c $(O)/include/config.h $(O)/flags
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(addprefix $(O)/,$(obj-y) $(main-y)): | $(PROTO_H)
+$(addprefix $(O)/,$(obj-y) $(main-y) $(cni-main-y)): | $(PROTO_H)
 .PRECIOUS: $(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h $(O)/gen/%.pb-c.o
 
 # Rebuild everything when the flags change (sanitizers, cross compiler, ...).
@@ -168,6 +176,13 @@ $(LIBTUG): $(OBJS)
 $(TUG): $(MAIN_OBJS) $(LIBTUG)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJS) $(LIBTUG) $(LIBS)
+ifeq ($(SANITIZE)$(DEBUG),)
+	$(Q)cp $@ $@.debug && $(STRIP) --strip-all $@
+endif
+
+$(TUG_CNI): $(CNI_MAIN_OBJS) $(LIBTUG)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CNI_MAIN_OBJS) $(LIBTUG) $(cni-libs-y)
 ifeq ($(SANITIZE)$(DEBUG),)
 	$(Q)cp $@ $@.debug && $(STRIP) --strip-all $@
 endif
@@ -208,7 +223,7 @@ $(O)/images/pause.tar: $(O)/images/pause $(HOST_MKOCI)
 	$(Q)$(HOST_MKOCI) -o $@ -n $(PAUSE_IMAGE_NAME) -t $(TARGET_TRIPLE) -e /pause $<=pause
 
 # --- unit tests -------------------------------------------------------------
-tests: $(TESTS) $(TUG) $(TOOLS) $(IMAGES) $(HOST_MKOCI)
+tests: $(TESTS) $(TUG) $(TUG_CNI) $(TOOLS) $(IMAGES) $(HOST_MKOCI)
 
 $(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(test-proto-$$*)) | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -216,7 +231,7 @@ $(O)/test/%: test/unit/%.c $(LIBTUG) $(O)/include/config.h $$(call pb-obj,$$(tes
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $< -o $@ $(ALL_LDFLAGS) \
 		$(call pb-obj,$(test-proto-$*)) $(LIBTUG) $(LIBS) -lcmocka
 
--include $(OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(TESTS:=.d) $(TOOLS:=.d) $(patsubst %.o,%.d,$(call pb-obj,$(ALL_PROTO)))
+-include $(OBJS:.o=.d) $(MAIN_OBJS:.o=.d) $(CNI_MAIN_OBJS:.o=.d) $(TESTS:=.d) $(TOOLS:=.d) $(patsubst %.o,%.d,$(call pb-obj,$(ALL_PROTO)))
 
 # --- the two commands and friends -------------------------------------------
 deps:
@@ -236,12 +251,12 @@ run:
 	$(Q)mkdir -p run
 	$(TUG) server --data-dir $(CURDIR)/run/data --write-kubeconfig $(CURDIR)/run/tug.yaml $(RUN_ARGS)
 
-install: $(TUG) $(IMAGES)
+install: $(TUG) $(TUG_CNI) $(IMAGES)
 	install -D -m 0755 $(TUG) $(DESTDIR)$(PREFIX)/bin/tug
 	$(if $(IMAGES),install -D -m 0644 $(O)/images/pause.tar $(DESTDIR)$(PREFIX)/lib/tug/images/pause.tar)
-	ln -sf tug $(DESTDIR)$(PREFIX)/bin/tug-cni
-	install -d $(DESTDIR)$(PREFIX)/lib/tug/cni
-	ln -sf ../../../bin/tug $(DESTDIR)$(PREFIX)/lib/tug/cni/tug-cni
+	$(if $(TUG_CNI),install -D -m 0755 $(TUG_CNI) $(DESTDIR)$(PREFIX)/bin/tug-cni)
+	$(if $(TUG_CNI),install -d $(DESTDIR)$(PREFIX)/lib/tug/cni)
+	$(if $(TUG_CNI),ln -sf ../../../bin/tug-cni $(DESTDIR)$(PREFIX)/lib/tug/cni/tug-cni)
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/tug.service > $(O)/tug.service
 	install -D -m 0644 $(O)/tug.service $(DESTDIR)/lib/systemd/system/tug.service
 

@@ -159,9 +159,9 @@ static int relink(const char *target, const char *path)
 }
 
 /*
- * containerd runs CNI plugins from one directory: tug-cni is this binary (multi-call by
- * argv[0]); the CRI plugin also sets up each pod's loopback with the "loopback" plugin,
- * taken from the reference plugins when they are installed.
+ * containerd runs CNI plugins from one directory: tug-cni is the small executable installed
+ * beside this one, or this binary (multi-call by argv[0]). The CRI plugin also sets up each
+ * pod's lo with a plugin named "loopback": tug-cni answers to that type too.
  */
 static int prepare_cni(const char *data_dir, struct err *e)
 {
@@ -178,10 +178,13 @@ static int prepare_cni(const char *data_dir, struct err *e)
 	if (n < 0)
 		return err_set(e, -errno, "find tug's own binary: %s", strerror(errno));
 	self[n] = 0;
-	if ((r = relink(self, tug_cni)) < 0)
+	/* The small tug-cni built and installed beside tug; without it, tug itself, which
+	 * runs the plugin when called by that name. */
+	_cleanup_free_ char *beside = xasprintf("%.*s/tug-cni", (int)(strrchr(self, '/') - self), self);
+	const char *plugin = access(beside, X_OK) == 0 ? beside : self;
+	if ((r = relink(plugin, tug_cni)) < 0)
 		return err_set(e, r, "link %s: %s", tug_cni, strerror(-r));
-	if (access("/usr/lib/cni/loopback", X_OK) == 0 &&
-	    (r = relink("/usr/lib/cni/loopback", lo)) < 0)
+	if ((r = relink(plugin, lo)) < 0)
 		return err_set(e, r, "link %s: %s", lo, strerror(-r));
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* main: one binary, many names. Called as tug-cni it is the CNI plugin; otherwise the CLI. */
+/* main: one binary, many names. Called as tug-cni (or as loopback, the name containerd runs
+ * for a pod's lo) it is the CNI plugin; otherwise the CLI. */
 #include <string.h>
 
 #include "config.h"
@@ -14,7 +15,7 @@ int main(int argc, char **argv)
 	if (slash)
 		name = slash + 1;
 #ifdef CONFIG_TUG_CNI
-	if (strcmp(name, "tug-cni") == 0)
+	if (strcmp(name, "tug-cni") == 0 || strcmp(name, "loopback") == 0)
 		return cni_main(argc, argv);
 #endif
 	return cli_main(argc, argv);

@@ -1,5 +1,6 @@
 /* plugin: tug-cni's entry point: reads the request, runs the verb, and answers on stdout with
  * the result or the spec's error object. stdout carries nothing else. */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -10,6 +11,7 @@
 #define LOG_TAG "tug-cni"
 #include "core/log/log.h"
 #include "net/cni/cni-internal.h"
+#include "net/rtnl/rtnl.h"
 
 #define STDIN_MAX (1 << 20)
 
@@ -385,6 +387,94 @@ static int cmd_gc(const struct cni_conf *c, struct cni_error *ce)
 	return first;
 }
 
+/* ---- type "loopback": the CRI plugin's network for a pod's lo ---------------------------
+ * containerd runs <bin dir>/loopback for every sandbox before the pod network. The same
+ * program answers to that type, so a node needs no other CNI plugin: ADD sets lo up and
+ * reports its addresses, CHECK finds it up, DEL leaves it (it goes with the namespace). */
+
+struct lo_ips {
+	cJSON *ips;
+	bool pre1; /* results before 1.0.0 name each address's version */
+};
+
+static int on_lo_addr(const struct rtnl_addr *a, void *arg)
+{
+	struct lo_ips *l = arg;
+	char buf[IPADDR_NET_STRLEN];
+	if (a->index != 1)
+		return 0;
+	cJSON *ip = cJSON_CreateObject();
+	if (l->pre1)
+		cJSON_AddStringToObject(ip, "version", a->addr.addr.family == AF_INET ? "4" : "6");
+	cJSON_AddNumberToObject(ip, "interface", 0);
+	cJSON_AddStringToObject(ip, "address", ipaddr_net_str(&a->addr, buf));
+	cJSON_AddItemToArray(l->ips, ip);
+	return 0;
+}
+
+static int cmd_loopback(const char *version, const struct cni_req *q, cJSON **result,
+                        struct cni_error *ce)
+{
+	static const uint8_t zero_mac[6];
+	struct rtnl *pod = NULL;
+	struct rtnl_link lo;
+	struct err e = { 0 };
+	int rc = 0, nsfd;
+
+	/* DEL: lo goes with its namespace, which the runtime may have removed already. */
+	if (q->cmd == CNI_STATUS || q->cmd == CNI_GC || (q->cmd == CNI_DEL && !q->netns))
+		return 0;
+	if ((nsfd = open_netns(q, ce)) < 0)
+		return q->cmd == CNI_DEL ? 0 : nsfd;
+	if (q->cmd == CNI_DEL)
+		goto out;
+	if ((rc = rtnl_open_netns(&pod, nsfd, &e)) < 0 ||
+	    (rc = rtnl_link_get(pod, NULL, 1, &lo, &e)) < 0) {
+		cni_fail(ce, CNI_ERR_NETWORK, rc, "loopback in %s: %s", q->netns, e.msg);
+		goto out;
+	}
+	if (q->cmd == CNI_CHECK) {
+		if (!(lo.flags & IFF_UP))
+			rc = cni_fail(ce, CNI_ERR_CHECK, -ENETDOWN, "%s is down in %s", lo.name,
+			              q->netns);
+		goto out;
+	}
+	if (!(lo.flags & IFF_UP) && (rc = rtnl_link_set_up(pod, lo.index, &e)) < 0) {
+		cni_fail(ce, CNI_ERR_NETWORK, rc, "set %s up in %s: %s", lo.name, q->netns, e.msg);
+		goto out;
+	}
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "cniVersion", version);
+	iface(cJSON_AddArrayToObject(r, "interfaces"), lo.name, zero_mac, 0, q->netns);
+	struct lo_ips l = { cJSON_AddArrayToObject(r, "ips"),
+		            cni_version_cmp(version, "1.0.0") < 0 };
+	if ((rc = rtnl_addr_dump(pod, AF_UNSPEC, on_lo_addr, &l, &e)) < 0) {
+		cJSON_Delete(r);
+		cni_fail(ce, CNI_ERR_NETWORK, rc, "addresses of %s in %s: %s", lo.name, q->netns,
+		         e.msg);
+		goto out;
+	}
+	cJSON_AddObjectToObject(r, "dns");
+	*result = r;
+out:
+	rtnl_close(pod);
+	close(nsfd);
+	return rc;
+}
+
+/* The configuration's "type" and "cniVersion", read before the full parse, which is for
+ * tug-cni's own type. */
+static bool is_loopback(const char *in, char *version, size_t cap)
+{
+	cJSON *root = cJSON_Parse(in);
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "type");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "cniVersion");
+	bool yes = cJSON_IsString(t) && !strcmp(t->valuestring, "loopback");
+	snprintf(version, cap, "%s", cJSON_IsString(v) ? v->valuestring : "1.0.0");
+	cJSON_Delete(root);
+	return yes;
+}
+
 static int cmd_version(const char *in)
 {
 	cJSON *req = in ? cJSON_Parse(in) : NULL, *r = cJSON_CreateObject(), *v;
@@ -443,6 +533,13 @@ int cni_main(int argc, char **argv)
 		free(in);
 		return rc;
 	}
+	char lo_version[16];
+	if (is_loopback(in, lo_version, sizeof(lo_version))) {
+		c.version = lo_version; /* for an error object */
+		if ((rc = cmd_loopback(lo_version, &q, &result, &ce)) < 0)
+			goto fail;
+		goto done;
+	}
 	if ((rc = cni_conf_parse(in, &c, &ce)) < 0 || (rc = verb_allowed(&c, &q, &ce)) < 0)
 		goto fail;
 	switch (q.cmd) {
@@ -466,6 +563,7 @@ int cni_main(int argc, char **argv)
 	}
 	if (rc < 0)
 		goto fail;
+done:
 	if (result && print_json(result) < 0)
 		rc = -EIO;
 	cJSON_Delete(result);

@@ -16,7 +16,7 @@ if [ ! -x "$REF/bridge" ] || [ ! -x "$REF/host-local" ]; then
 fi
 # The release build: -Os, LTO, stripped, as boards run it.
 make -s O=$B x86_64_defconfig >/dev/null && make -s -j"$(nproc)" O=$B tug $B/tools/cni-bench >/dev/null || exit 1
-TUG=$TOP/$B/tug
+TUG=$TOP/$B/tug-cni
 tmp=$(mktemp -d /tmp/tug-cni-bench.XXXXXX)
 ns=tcni-bench-$$
 cleanup() {

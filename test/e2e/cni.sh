@@ -19,7 +19,11 @@ B=tcni$$  # bridges (<= 15 characters with one letter more)
 T=tug_test_cni_$$
 tmp=$(mktemp -d /tmp/tug-cni-e2e.XXXXXX)
 mkdir -p "$tmp/bin" "$tmp/out"
-ln -s "$TUG" "$tmp/bin/tug-cni"
+# The small tug-cni executable the build makes beside tug; tug itself answers to the name too.
+CNI_BIN=${TUG_BUILD:-$(dirname "$TUG")}/tug-cni
+[ -x "$CNI_BIN" ] || CNI_BIN=$TUG
+ln -s "$CNI_BIN" "$tmp/bin/tug-cni"
+ln -s "$CNI_BIN" "$tmp/bin/loopback"
 bg=()
 cleanup() {
 	for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
@@ -78,6 +82,11 @@ mkconf "$tmp/a.json" tcnia "${B}a" '[{"subnet":"10.250.1.0/24"},{"subnet":"fd00:
 
 echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$tmp/bin/tug-cni" >"$tmp/version"
 check "VERSION lists 1.0.0 and 1.1.0" jqe '.supportedVersions | index("1.0.0") and index("1.1.0")' "$tmp/version"
+check "the build makes tug-cni its own executable" test "$CNI_BIN" != "$TUG"
+check "tug-cni needs none of tug's other libraries" bash -c "! ldd '$CNI_BIN' | grep -Eq 'mbed|lmdb|yaml|nghttp2|protobuf'"
+mkdir -p "$tmp/mbin" && ln -s "$TUG" "$tmp/mbin/tug-cni"
+echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$tmp/mbin/tug-cni" >"$tmp/version.multi"
+check "tug itself called as tug-cni answers the same" cmp -s "$tmp/version" "$tmp/version.multi"
 
 ns a1
 plugin n1 ADD a1 a1 "$tmp/a.json"
@@ -172,7 +181,7 @@ plugin n1 ADD e2 e2 "$tmp/bad.json"
 check "ADD with a bad range answers code 7 naming it" jqe '.code==7 and (.details|contains("10.250.1.0/33"))' "$tmp/out/e2.ADD"
 in_ns n1 env -i CNI_COMMAND=ADD CNI_IFNAME=eth0 "$tmp/bin/tug-cni" <"$tmp/a.json" >"$tmp/out/e3" 2>/dev/null
 check "ADD without CNI_CONTAINERID and CNI_NETNS answers code 4 naming them" \
-	jq -e '.code==4 and (.details|contains("CNI_CONTAINERID")) and (.details|contains("CNI_NETNS"))' "$tmp/out/e3"
+	jqe '.code==4 and (.details|contains("CNI_CONTAINERID")) and (.details|contains("CNI_NETNS"))' "$tmp/out/e3"
 echo 'not json' >"$tmp/junk.json"
 plugin n1 ADD e2 e2 "$tmp/junk.json"
 check "ADD with a config that is not JSON answers code 6" test "$(code e2 ADD)" = 6
@@ -296,6 +305,50 @@ with_prev "$tmp/a.json" "$tmp/out/p1.ADD" "$tmp/p1.prev"
 plugin n1 CHECK p1 p1 "$tmp/p1.prev"
 check "... and CHECK finds its interface in the longer list" test $? -eq 0
 plugin n1 DEL p1 p1 "$tmp/p1.prev"
+
+# ---------------------------------------------------------------------------------------------
+# Type "loopback": containerd's CRI runs <bin>/loopback for every pod's lo before its network.
+echo '{"cniVersion":"1.0.0","name":"cni-loopback","type":"loopback"}' >"$tmp/lo.json"
+ns l1
+ip -n "$P-l1" link set lo down
+PLUGIN=$tmp/bin/loopback plugin n1 ADD l1 l1 "$tmp/lo.json" lo
+check "loopback ADD succeeds" test $? -eq 0
+check "loopback ADD sets lo up in the pod" bash -c "ip -n '$P-l1' -j link show lo | jq -e '.[0].flags | index(\"UP\")' >/dev/null"
+check "loopback ADD answers lo in the pod with 127.0.0.1/8 and ::1/128" jqe --arg ns "/run/netns/$P-l1" \
+	'.interfaces==[{name:"lo",mac:"00:00:00:00:00:00",sandbox:$ns}] and ([.ips[].address]|sort)==["127.0.0.1/8","::1/128"] and all(.ips[]; .interface==0)' "$tmp/out/l1.ADD"
+check "a pod can reach itself on 127.0.0.1" ping_ok l1 127.0.0.1
+PLUGIN=$tmp/bin/loopback plugin n1 CHECK l1 l1 "$tmp/lo.json" lo
+check "loopback CHECK succeeds while lo is up" test $? -eq 0
+ip -n "$P-l1" link set lo down
+PLUGIN=$tmp/bin/loopback plugin n1 CHECK l1 l1 "$tmp/lo.json" lo
+check "loopback CHECK fails once lo is down" test "$?:$(code l1 CHECK)" = 1:101
+PLUGIN=$tmp/bin/loopback plugin n1 DEL l1 l1 "$tmp/lo.json" lo
+check "loopback DEL succeeds" test $? -eq 0
+ip netns del "$P-l1"
+PLUGIN=$tmp/bin/loopback plugin n1 DEL l1 l1 "$tmp/lo.json" lo
+check "loopback DEL succeeds after the namespace is gone" test $? -eq 0
+PLUGIN=$tmp/bin/loopback plugin n1 DEL l1 "" "$tmp/lo.json" lo
+check "loopback DEL succeeds with no CNI_NETNS (the runtime removed it)" test $? -eq 0
+PLUGIN=$tmp/bin/loopback plugin n1 ADD l1 l1 "$tmp/lo.json" lo
+check "loopback ADD into a missing namespace fails with code 3" test "$?:$(code l1 ADD)" = 1:3
+if [ -x "$REF/loopback" ]; then
+	ns l2
+	ns l3
+	PLUGIN=$tmp/bin/loopback plugin n1 ADD l2 l2 "$tmp/lo.json" lo
+	PLUGIN=$REF/loopback plugin n1 ADD l3 l3 "$tmp/lo.json" lo
+	jq -S 'del(.interfaces[].sandbox)' "$tmp/out/l2.ADD" >"$tmp/l2.res"
+	jq -S 'del(.interfaces[].sandbox)' "$tmp/out/l3.ADD" >"$tmp/l3.res"
+	check "loopback ADD answers what the reference loopback plugin does" diff "$tmp/l2.res" "$tmp/l3.res"
+	echo '{"cniVersion":"0.4.0","name":"cni-loopback","type":"loopback"}' >"$tmp/lo4.json"
+	PLUGIN=$tmp/bin/loopback plugin n1 ADD l2 l2 "$tmp/lo4.json" lo
+	PLUGIN=$REF/loopback plugin n1 ADD l3 l3 "$tmp/lo4.json" lo
+	# The 0.4.0 spec gives each address its "version", which the reference plugin leaves out.
+	check "for cniVersion 0.4.0, loopback ADD names each address's version" \
+		jqe '[.ips[].version]==["4","6"]' "$tmp/out/l2.ADD"
+	jq -S 'del(.interfaces[].sandbox, .ips[].version)' "$tmp/out/l2.ADD" >"$tmp/l2.res"
+	jq -S 'del(.interfaces[].sandbox)' "$tmp/out/l3.ADD" >"$tmp/l3.res"
+	check "... and otherwise answers what the reference plugin does" diff "$tmp/l2.res" "$tmp/l3.res"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # The same sequence against Debian's reference plugins (bridge + host-local)
