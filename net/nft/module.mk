@@ -1,0 +1,1 @@
+obj-$(CONFIG_TUG_CNI) += net/nft/nft.o
