@@ -42,6 +42,20 @@ struct cni_req {
 	const char *container_id, *netns, *ifname, *args, *path;
 };
 
+/* runtimeConfig.portMappings: a pod's hostPorts, which the runtime passes because the
+ * conflist declares the portMappings capability. */
+#define CNI_MAX_PORTMAPS 128
+struct cni_portmap {
+	uint8_t proto; /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	uint16_t host_port, container_port;
+	struct ipaddr host_ip; /* family 0: every local address of the node */
+};
+/* Parses one entry ({hostPort, containerPort, protocol, hostIP}); what of names the list
+ * in messages. */
+int cni_portmap_parse(const cJSON *o, const char *what, struct cni_portmap *pm,
+                      struct cni_error *ce);
+const char *cni_proto_name(uint8_t proto);
+
 /* The network configuration as the plugin uses it. Strings point into root. */
 struct cni_conf {
 	cJSON *root;
@@ -60,6 +74,9 @@ struct cni_conf {
 	const cJSON *dns;         /* may be NULL */
 	const cJSON *prev_result; /* may be NULL */
 	const cJSON *attachments; /* GC's cni.dev/valid-attachments; may be NULL */
+	struct cni_portmap ports[CNI_MAX_PORTMAPS];
+	size_t n_ports;
+	bool has_ports; /* runtimeConfig.portMappings was given, maybe empty */
 };
 
 /* Versions we speak, oldest first; the last is the newest. */
@@ -101,5 +118,18 @@ int cni_link_check(const struct cni_conf *c, const struct cni_req *q, int nsfd,
 /* Deletes host veths of this network whose attachment is not in keep. */
 int cni_link_gc(const struct cni_conf *c, const struct ipam_owner *keep, size_t n_keep,
                 size_t *deleted, struct cni_error *ce);
+
+/* hostport.c: runtimeConfig.portMappings as DNAT in the nftables table "tug-hp-<bridge>".
+ * addrs are the pod's addresses (one per range, family 0 when none); what ADD installed
+ * is kept under the data dir, so DEL and GC remove exactly that. */
+int cni_hostport_add(const struct cni_conf *c, const struct cni_req *q, const struct ipaddr *addrs,
+                     struct cni_error *ce);
+/* Idempotent; addrs (may be NULL) with c's ports stand in for a missing record. */
+int cni_hostport_del(const struct cni_conf *c, const struct cni_req *q, const struct ipaddr *addrs,
+                     struct cni_error *ce);
+int cni_hostport_check(const struct cni_conf *c, const struct cni_req *q,
+                       const struct ipaddr *addrs, struct cni_error *ce);
+int cni_hostport_gc(const struct cni_conf *c, const struct ipam_owner *keep, size_t n_keep,
+                    size_t *removed, struct cni_error *ce);
 
 #endif

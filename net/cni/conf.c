@@ -1,8 +1,10 @@
 /* conf: the CNI environment and network configuration, checked with messages that name the
  * key or variable, and the conflist tug writes for containerd. */
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/cni/cni-internal.h"
 #include "net/masq/masq.h"
@@ -200,6 +202,104 @@ static int get_cidrs(const cJSON *o, const char *key, struct ipaddr_net *out, si
 	return 0;
 }
 
+const char *cni_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : "tcp";
+}
+
+/* A port number member: an integer from 1 to 65535. */
+static int get_port(const cJSON *o, const char *key, const char *what, uint16_t *out,
+                    struct cni_error *ce)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 65535 ||
+	    v->valuedouble != (double)(int)v->valuedouble)
+		return bad(ce, "%s: %s must be a port number from 1 to 65535", what, key);
+	*out = (uint16_t)v->valueint;
+	return 0;
+}
+
+int cni_portmap_parse(const cJSON *o, const char *what, struct cni_portmap *pm,
+                      struct cni_error *ce)
+{
+	const char *proto = "tcp", *hip = NULL;
+
+	memset(pm, 0, sizeof(*pm));
+	if (!cJSON_IsObject(o))
+		return bad(ce,
+		           "%s: each entry must be an object like {\"hostPort\": 8080, "
+		           "\"containerPort\": 80, \"protocol\": \"tcp\"}",
+		           what);
+	if (get_port(o, "hostPort", what, &pm->host_port, ce) < 0 ||
+	    get_port(o, "containerPort", what, &pm->container_port, ce) < 0 ||
+	    get_str(o, "protocol", &proto, ce) < 0 || get_str(o, "hostIP", &hip, ce) < 0)
+		return -EINVAL;
+	if (!strcasecmp(proto, "tcp") || !*proto)
+		pm->proto = IPPROTO_TCP;
+	else if (!strcasecmp(proto, "udp"))
+		pm->proto = IPPROTO_UDP;
+	else if (!strcasecmp(proto, "sctp"))
+		pm->proto = IPPROTO_SCTP;
+	else
+		return bad(ce, "%s: protocol '%.32s' is not tcp, udp or sctp", what, proto);
+	if (hip && *hip) {
+		static const uint8_t zero[16];
+		if (ipaddr_parse(hip, &pm->host_ip) < 0)
+			return bad(ce, "%s: hostIP '%.64s' is not an IP address", what, hip);
+		/* 0.0.0.0 and :: mean every address, as in a pod spec */
+		if (!memcmp(pm->host_ip.b, zero, sizeof(zero)))
+			pm->host_ip.family = 0;
+	}
+	return 0;
+}
+
+/* runtimeConfig.portMappings: entries checked one by one; the same port twice is refused
+ * unless it says the same thing. */
+static int parse_portmaps(const cJSON *root, struct cni_conf *c, struct cni_error *ce)
+{
+	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(root, "runtimeConfig"), *v, *it;
+	char what[64];
+	int i = 0;
+
+	if (!rt || cJSON_IsNull(rt))
+		return 0;
+	if (!cJSON_IsObject(rt))
+		return bad(ce, "runtimeConfig must be an object");
+	v = cJSON_GetObjectItemCaseSensitive(rt, "portMappings");
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsArray(v))
+		return bad(ce, "runtimeConfig.portMappings must be a list");
+	c->has_ports = true;
+	cJSON_ArrayForEach(it, v)
+	{
+		struct cni_portmap pm;
+		bool dup = false;
+		snprintf(what, sizeof(what), "runtimeConfig.portMappings[%d]", i++);
+		if (cni_portmap_parse(it, what, &pm, ce) < 0)
+			return -EINVAL;
+		for (size_t j = 0; j < c->n_ports; j++) {
+			const struct cni_portmap *o = &c->ports[j];
+			if (o->proto != pm.proto || o->host_port != pm.host_port ||
+			    !ipaddr_equal(&o->host_ip, &pm.host_ip))
+				continue;
+			if (o->container_port != pm.container_port)
+				return bad(ce,
+				           "%s: hostPort %u/%s is listed twice, for containerPorts "
+				           "%u and %u",
+				           what, pm.host_port, cni_proto_name(pm.proto),
+				           o->container_port, pm.container_port);
+			dup = true;
+		}
+		if (dup)
+			continue;
+		if (c->n_ports == CNI_MAX_PORTMAPS)
+			return bad(ce, "runtimeConfig.portMappings: at most %d", CNI_MAX_PORTMAPS);
+		c->ports[c->n_ports++] = pm;
+	}
+	return 0;
+}
+
 static int parse_ranges(const cJSON *root, struct cni_conf *c, struct cni_error *ce)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "ranges"), *it;
@@ -303,7 +403,7 @@ int cni_conf_parse(const char *json, struct cni_conf *c, struct cni_error *ce)
 		return bad(ce, "dataDir '%.200s' is not an absolute path", data_dir);
 	if (get_cidrs(c->root, "clusterCIDRs", c->keep, ARRAY_SIZE(c->keep), &c->n_keep, ce) < 0)
 		return -EINVAL;
-	if (parse_ranges(c->root, c, ce) < 0)
+	if (parse_ranges(c->root, c, ce) < 0 || parse_portmaps(c->root, c, ce) < 0)
 		return -EINVAL;
 	v = cJSON_GetObjectItemCaseSensitive(c->root, "dns");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
@@ -412,6 +512,8 @@ int cni_write_conflist(const char *dir, const struct cni_net_conf *nc, struct er
 	p = cJSON_CreateObject();
 	cJSON_AddItemToArray(plugins, p);
 	cJSON_AddStringToObject(p, "type", "tug-cni");
+	/* the runtime then passes each pod's hostPorts in runtimeConfig.portMappings */
+	cJSON_AddItemToObject(p, "capabilities", cJSON_Parse("{\"portMappings\":true}"));
 	cJSON_AddStringToObject(p, "bridge", nc->bridge ? nc->bridge : CNI_DEFAULT_BRIDGE);
 	cJSON_AddNumberToObject(p, "mtu", nc->mtu ? nc->mtu : CNI_DEFAULT_MTU);
 	cJSON_AddBoolToObject(p, "hairpinMode", nc->hairpin);

@@ -1,4 +1,4 @@
-obj-$(CONFIG_TUG_CNI) += net/cni/conf.o net/cni/link.o net/cni/plugin.o
+obj-$(CONFIG_TUG_CNI) += net/cni/conf.o net/cni/link.o net/cni/plugin.o net/cni/hostport.o
 libs-$(CONFIG_TUG_CNI) += -lcjson
 test-$(CONFIG_TUG_CNI) += test/unit/cni_test.c
 # The small tug-cni executable: what the plugin's objects need, and nothing else.

@@ -216,6 +216,13 @@ static int cmd_add(const struct cni_conf *c, const struct cni_req *q, cJSON **re
 			ipam_release(p, q->container_id, q->ifname, NULL);
 		goto out;
 	}
+	if ((rc = cni_hostport_add(c, q, at.addrs, ce)) < 0) {
+		struct cni_error ignored = { 0 };
+		cni_link_del(c, q, &ignored);
+		if (fresh)
+			ipam_release(p, q->container_id, q->ifname, NULL);
+		goto out;
+	}
 	*result = add_result(c, q, &at);
 out:
 	ipam_close(p);
@@ -229,6 +236,17 @@ static int cmd_del(const struct cni_conf *c, const struct cni_req *q, struct cni
 	struct err e = { 0 };
 	int rc;
 
+	/* Without ADD's record of the hostPorts, the mappings the runtime passes again, with
+	 * the pod's addresses, say which to remove. */
+	struct ipaddr leased[IPAM_MAX_RANGES];
+	bool known = false;
+	if (c->n_ports && open_ipam(c, &p, CNI_ERR_NETWORK, ce) == 0) {
+		known = ipam_lookup(p, q->container_id, q->ifname, leased, NULL) == 0;
+		ipam_close(p);
+		p = NULL;
+	}
+	if ((rc = cni_hostport_del(c, q, known ? leased : NULL, ce)) < 0)
+		return rc;
 	/* The interface goes first, so its address is free of it before anyone else can
 	 * lease it. */
 	if ((rc = cni_link_del(c, q, ce)) < 0)
@@ -324,6 +342,8 @@ static int cmd_check(const struct cni_conf *c, const struct cni_req *q, struct c
 		return nsfd;
 	rc = cni_link_check(c, q, nsfd, leased, mac, ce);
 	close(nsfd);
+	if (rc == 0)
+		rc = cni_hostport_check(c, q, leased, ce);
 	return rc;
 }
 
@@ -356,7 +376,7 @@ static int cmd_gc(const struct cni_conf *c, struct cni_error *ce)
 	struct ipam *p = NULL;
 	struct err e = { 0 };
 	const cJSON *it;
-	size_t n = 0, released = 0, deleted = 0;
+	size_t n = 0, released = 0, deleted = 0, unmapped = 0;
 	int rc, first = 0;
 
 	if (!c->attachments)
@@ -380,9 +400,12 @@ static int cmd_gc(const struct cni_conf *c, struct cni_error *ce)
 	} else if (!first) {
 		first = rc;
 	}
-	if (released || deleted)
-		log_info("GC of network %s: released %zu addresses, deleted %zu links", c->name,
-		         released, deleted);
+	if ((rc = cni_hostport_gc(c, keep, n, &unmapped, ce)) < 0 && !first)
+		first = rc;
+	if (released || deleted || unmapped)
+		log_info("GC of network %s: released %zu addresses, deleted %zu links, removed "
+		         "the hostPorts of %zu",
+		         c->name, released, deleted, unmapped);
 	free(keep);
 	return first;
 }

@@ -13,8 +13,7 @@ bool masq_valid_table(const char *t)
 }
 
 /* One rule: "<family> daddr <keep> return" or "<family> saddr <from> masquerade". */
-static void put_rule(struct nft_batch *bt, const char *table, const struct ipaddr_net *n,
-                     bool masq)
+static void put_rule(struct nft_batch *bt, const char *table, const struct ipaddr_net *n, bool masq)
 {
 	struct nftnl_rule *r = nft_rule_new(table, CHAIN);
 

@@ -1,18 +1,14 @@
 /* nft: batches of nftables messages (libnftnl over libmnl) for tables tug owns, and the
  * expressions our rules use. */
+#include "net/nft/nft.h" /* first: it orders the libc and kernel headers */
+
 #include <assert.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
-#include <libnftnl/expr.h>
 #include <libnftnl/table.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <stdio.h>
 #include <string.h>
-
-#include "net/nft/nft.h"
 
 bool nft_valid_name(const char *t)
 {
@@ -87,8 +83,8 @@ void nft_batch_table(struct nft_batch *bt, const char *name, uint16_t type, uint
 	nftnl_table_free(t);
 }
 
-void nft_batch_nat_chain(struct nft_batch *bt, const char *table, const char *chain,
-                         uint32_t hook, int32_t prio)
+void nft_batch_nat_chain(struct nft_batch *bt, const char *table, const char *chain, uint32_t hook,
+                         int32_t prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
@@ -131,9 +127,11 @@ void nft_batch_set(struct nft_batch *bt, struct nftnl_set *s, uint16_t type)
 {
 	struct nlmsghdr *h = next_hdr(bt, type, type == NFT_MSG_DELSETELEM ? 0 : NLM_F_CREATE);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	if (type == NFT_MSG_NEWSET)
+	if (type == NFT_MSG_NEWSET) {
+		/* the kernel wants an ID, by which rules of the batch could name the set */
+		nftnl_set_set_u32(s, NFTNL_SET_ID, bt->seq);
 		nftnl_set_nlmsg_build_payload(h, s);
-	else
+	} else
 		nftnl_set_elems_nlmsg_build_payload(h, s);
 	next_msg(bt);
 	nftnl_set_free(s);
@@ -223,8 +221,7 @@ void nft_expr_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 	add(r, x);
 }
 
-void nft_expr_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data,
-                  uint32_t len)
+void nft_expr_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *x = nftnl_expr_alloc("cmp");
 	nftnl_expr_set_u32(x, NFTNL_EXPR_CMP_SREG, sreg);

@@ -3,6 +3,7 @@
 #ifndef TUG_NFT_H
 #define TUG_NFT_H
 
+#include <netinet/in.h> /* before the kernel's headers, which then leave it alone */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,8 +34,8 @@ void nft_batch_free(struct nft_batch *bt);
  * not exist without failing the transaction. */
 void nft_batch_table(struct nft_batch *bt, const char *table, uint16_t type, uint16_t flags);
 /* A base chain of type nat on hook (NF_INET_*), policy accept; created if missing. */
-void nft_batch_nat_chain(struct nft_batch *bt, const char *table, const char *chain,
-                         uint32_t hook, int32_t prio);
+void nft_batch_nat_chain(struct nft_batch *bt, const char *table, const char *chain, uint32_t hook,
+                         int32_t prio);
 /* Deletes every rule of the chain. */
 void nft_batch_flush_chain(struct nft_batch *bt, const char *table, const char *chain);
 /* Appends rule r to its chain; takes ownership of r. */
@@ -57,8 +58,7 @@ void nft_expr_immediate_verdict(struct nftnl_rule *r, int verdict);
 void nft_expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len,
                       uint32_t dreg);
 void nft_expr_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg);
-void nft_expr_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data,
-                  uint32_t len);
+void nft_expr_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len);
 void nft_expr_bitwise_mask(struct nftnl_rule *r, uint32_t reg, const void *mask, uint32_t len);
 
 /* Lists the elements of set table/name: fn gets each key and data (NULL for a plain set).

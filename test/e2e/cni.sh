@@ -1,6 +1,6 @@
 # cni: tug-cni and net/routes in network namespaces this test makes: ADD/CHECK/DEL on many pods,
 # pings over the bridge, DEL twice and without a namespace, 50 ADDs at once, errors, STATUS, GC,
-# masquerade, the reference bridge + host-local plugins side by side, and two nodes joined by a
+# masquerade, hostPorts (portMappings) beside the reference portmap plugin, the reference bridge + host-local plugins side by side, and two nodes joined by a
 # link with routes between their pod CIDRs. Every bridge, address and nft table lives inside a
 # node namespace of ours (tcni-<pid>-*); deleting the namespaces cleans everything up.
 . "$TOP/test/lib.sh"
@@ -69,6 +69,8 @@ leases() {
 # leased NETWORK ID: does container ID hold a lease?
 leased() { leases "$1" | grep -q " $2 eth0\$"; }
 not() { ! "$@"; }
+# wait_for COND: polls a shell condition for up to 10 s
+wait_for() { for _ in $(seq 100); do bash -c "$1" && return 0; sleep 0.1; done; return 1; }
 pod_addrs() { in_ns "$1" ip -j addr show dev "${2:-eth0}" 2>/dev/null | jq -r '.[0].addr_info[] | select(.scope=="global") | "\(.local)/\(.prefixlen)"'; }
 result_addrs() { jq -r '.ips[].address' "$1"; }
 # ping_ok POD ADDR: one reply within 5 s; pings every 0.2 s meanwhile, so a first packet lost
@@ -405,6 +407,191 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+# hostPorts: runtimeConfig.portMappings become DNAT from the node's addresses to the pod, for
+# the node itself and for a client machine joined to it by a link.
+# hp_srv NS NAME: a TCP server on 8080 and a UDP one on 8081 in pod NS (both families), each
+# answering its NAME and the address it saw the client come from.
+cat >"$tmp/hpsrv.py" <<'EOF'
+import socket, sys, threading
+name = sys.argv[1].encode()
+def tcp():
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", 8080)); s.listen(16)
+    while True:
+        c, a = s.accept()
+        c.sendall(name + b" " + a[0].replace("::ffff:", "").encode() + b"\n"); c.close()
+def udp():
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", 8081))
+    while True:
+        d, a = s.recvfrom(100)
+        s.sendto(name + b" " + a[0].replace("::ffff:", "").encode() + b"\n", a)
+threading.Thread(target=udp, daemon=True).start()
+tcp()
+EOF
+# hp_get NS tcp|udp HOST PORT: what a server answers, within 3 s
+cat >"$tmp/hpcli.py" <<'EOF'
+import socket, sys
+kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+s.settimeout(3)
+if kind == "tcp":
+    s.connect((host, port)); print(s.recv(100).decode().strip())
+else:
+    for _ in range(6):  # the first datagram may wait on neighbour discovery
+        s.sendto(b"x", (host, port))
+        try:
+            print(s.recvfrom(100)[0].decode().strip()); break
+        except socket.timeout:
+            continue
+    else:
+        sys.exit(1)
+EOF
+hp_srv() {
+	in_ns "$1" python3 "$tmp/hpsrv.py" "$2" >/dev/null 2>&1 &
+	bg+=($!)
+}
+hp_get() { in_ns "$1" python3 "$tmp/hpcli.py" "$2" "$3" "$4" 2>/dev/null | cut -d' ' -f1; }
+hp_from() { in_ns "$1" python3 "$tmp/hpcli.py" "$2" "$3" "$4" 2>/dev/null | cut -d' ' -f2; }
+# answers EXPECT NS tcp|udp HOST PORT: the server named EXPECT answers there
+answers() { [ "$(hp_get "$2" "$3" "$4" "$5")" = "$1" ]; }
+refused() { [ -z "$(hp_get "$1" "$2" "$3" "$4")" ]; }
+HT=tug-hp-${B}h
+# elems MAP: the elements of one of the hostPort maps in node h1, as nft prints them
+elems() { in_ns h1 nft -j list map inet "$HT" "$1" 2>/dev/null | jq -c '[.nftables[].map.elem // empty | .[]]'; }
+ns h1
+ns hc
+in_ns h1 ip link add "${B}x" type veth peer name eth0 netns "$P-hc"
+in_ns h1 ip addr add 10.250.13.1/24 dev "${B}x"
+in_ns h1 ip addr add fd00:250::13:1/112 dev "${B}x" nodad
+in_ns h1 ip link set "${B}x" up
+in_ns h1 ip link set lo up
+in_ns hc ip addr add 10.250.13.2/24 dev eth0
+in_ns hc ip addr add fd00:250::13:2/112 dev eth0 nodad
+in_ns hc ip link set eth0 up
+mkconf "$tmp/h.json" tcnih "${B}h" '[{"subnet":"10.250.12.0/24"},{"subnet":"fd00:250::12:0/112"}]'
+# hpconf OUT MAPPINGS: the configuration with runtimeConfig.portMappings, as containerd passes it
+hpconf() { jq --argjson m "$2" '. + {runtimeConfig: {portMappings: $m}}' "$tmp/h.json" >"$1"; }
+hpconf "$tmp/h1.json" '[{"hostPort":18080,"containerPort":8080,"protocol":"tcp"},
+	{"hostPort":18081,"containerPort":8081,"protocol":"UDP"},
+	{"hostPort":18082,"containerPort":8080,"protocol":"tcp","hostIP":"10.250.13.1"}]'
+ns p1
+ns p2
+plugin h1 ADD p1 p1 "$tmp/h1.json"
+check "ADD with portMappings succeeds" test $? -eq 0
+check "... and answers the usual result" jqe '(.ips|length)==2' "$tmp/out/p1.ADD"
+plugin h1 ADD p2 p2 "$tmp/h.json"
+hp_srv p1 p1
+hp_srv p2 p2
+check "the pod's server is up" wait_for "[ \"\$(nsenter --net=/run/netns/$P-p1 python3 $tmp/hpcli.py tcp 127.0.0.1 8080 2>/dev/null | cut -d' ' -f1)\" = p1 ]"
+check "from a client machine, node:hostPort reaches the pod (TCP)" answers p1 hc tcp 10.250.13.1 18080
+check "... over IPv6 too" answers p1 hc tcp fd00:250::13:1 18080
+check "... and UDP, with the protocol in upper case" answers p1 hc udp 10.250.13.1 18081
+check "... keeping the client's address" test "$(hp_from hc tcp 10.250.13.1 18080)" = 10.250.13.2
+check "from the node itself, its own address:hostPort reaches the pod" answers p1 h1 tcp 10.250.13.1 18080
+check "... any local address of the node (the bridge's gateway)" answers p1 h1 tcp 10.250.12.1 18080
+check "... over IPv6 too" answers p1 h1 tcp fd00:250::13:1 18080
+check "a hostIP mapping answers on that address" answers p1 hc tcp 10.250.13.1 18082
+check "... and only there" refused h1 tcp 10.250.12.1 18082
+check "another pod on the bridge reaches it through the node" answers p1 p2 tcp 10.250.13.1 18080
+check "the pod reaches its own hostPort through the node (hairpin)" answers p1 p1 tcp 10.250.13.1 18080
+check "... over IPv6 too" answers p1 p1 tcp fd00:250::13:1 18080
+check "loopback is left alone (no route_localnet)" refused h1 tcp 127.0.0.1 18080
+with_prev "$tmp/h1.json" "$tmp/out/p1.ADD" "$tmp/h1.prev"
+plugin h1 CHECK p1 p1 "$tmp/h1.prev"
+check "CHECK with the portMappings succeeds" test $? -eq 0
+
+# A second pod asking for the same hostPort is refused and leaves the first one's alone, also
+# when the runtime then calls DEL for it with the same portMappings.
+ns p3
+hpconf "$tmp/h3.json" '[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]'
+plugin h1 ADD p3 p3 "$tmp/h3.json"
+check "a second pod's ADD for a taken hostPort fails" test $? -ne 0
+check "... saying which and by whom" jqe '.code==100 and (.details|contains("hostPort 18080/tcp is already taken")) and (.details|contains("10.250.12."))' "$tmp/out/p3.ADD"
+check "... and leaves that pod no address and no eth0" bash -c \
+	"! nsenter --net=/run/netns/$P-p3 ip link show eth0 2>/dev/null && ! grep -q ' p3 eth0' <(awk '\$1==\"lease\"{o[\$2]=\$3\" \"\$4} \$1==\"free\"{delete o[\$2]} END{for (a in o) print a, o[a]}' $tmp/data/tcnih/leases)"
+plugin h1 DEL p3 p3 "$tmp/h3.json"
+check "its DEL succeeds" test $? -eq 0
+check "... and the first pod keeps its hostPort" answers p1 hc tcp 10.250.13.1 18080
+hpconf "$tmp/h3u.json" '[{"hostPort":18080,"containerPort":8080,"protocol":"udp"}]'
+plugin h1 ADD p3 p3 "$tmp/h3u.json"
+check "the same port number over another protocol is free" test $? -eq 0
+plugin h1 DEL p3 p3 "$tmp/h3u.json"
+
+# Bad portMappings: the spec's "invalid configuration", never a crash.
+for bad in '{"hostPort":0,"containerPort":80}' '{"hostPort":80,"containerPort":70000}' \
+	'{"hostPort":80,"containerPort":80,"protocol":"icmp"}' '{"hostPort":"80","containerPort":80}' \
+	'{"hostPort":80,"containerPort":80,"hostIP":"not-an-ip"}' '"80:80"' \
+	'{"hostPort":80,"containerPort":80},{"hostPort":80,"containerPort":81}'; do
+	hpconf "$tmp/hb.json" "[$bad]"
+	plugin h1 ADD pb nopod "$tmp/hb.json"
+	[ "$(code pb ADD)" = 7 ] || echo "# bad portMappings [$bad] answered: $(out pb ADD)"
+	[ "$(code pb ADD)" = 7 ] || break
+done
+check "bad portMappings are refused with code 7" test "$(code pb ADD)" = 7
+jq '. + {runtimeConfig: {portMappings: {"hostPort": 80}}}' "$tmp/h.json" >"$tmp/hb.json"
+plugin h1 ADD pb nopod "$tmp/hb.json"
+check "... and so is portMappings that is not a list" jqe '.code==7 and (.details|contains("portMappings must be a list"))' "$tmp/out/pb.ADD"
+
+# CHECK notices a mapping gone; DEL, even without runtimeConfig, removes exactly the pod's.
+in_ns h1 nft delete element inet "$HT" ports4 '{ tcp . 18080 }'
+plugin h1 CHECK p1 p1 "$tmp/h1.prev"
+check "CHECK notices a hostPort mapping gone" jqe '.code==101 and (.details|contains("hostPort 18080/tcp"))' "$tmp/out/p1.CHECK"
+ns p4
+hpconf "$tmp/h4.json" '[{"hostPort":18090,"containerPort":8080}]'
+plugin h1 ADD p4 p4 "$tmp/h4.json"
+hp_srv p4 p4
+check "a second pod with its own hostPort is reached" wait_for "[ \"\$(nsenter --net=/run/netns/$P-hc python3 $tmp/hpcli.py tcp 10.250.13.1 18090 2>/dev/null | cut -d' ' -f1)\" = p4 ]"
+plugin h1 DEL p1 p1 "$tmp/h.json"
+check "DEL without runtimeConfig succeeds" test $? -eq 0
+check "... and the hostPorts no longer reach the pod" refused hc tcp fd00:250::13:1 18080
+check "... nor over UDP" bash -c "[ -z \"\$(nsenter --net=/run/netns/$P-hc python3 $tmp/hpcli.py udp 10.250.13.1 18081 2>/dev/null)\" ]"
+check "... its map elements are gone, the other pod's stay" \
+	test "$(elems ports4 | jq length) $(elems ipports4 | jq length) $(elems ports6 | jq length)" = "1 0 1"
+check "... and the other pod still answers" answers p4 hc tcp 10.250.13.1 18090
+plugin h1 DEL p1 p1 "$tmp/h1.json"
+check "DEL twice succeeds" test $? -eq 0
+
+# GC drops the hostPorts of attachments no longer valid.
+jq '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: "p2", ifname: "eth0"}]}' "$tmp/h.json" >"$tmp/h.gc"
+plugin h1 GC "" "" "$tmp/h.gc"
+check "GC succeeds" test $? -eq 0
+check "... and removes the hostPorts of the pods it collects" bash -c "[ \"\$(nsenter --net=/run/netns/$P-h1 nft -j list map inet $HT ports4 | jq '[.nftables[].map.elem // empty | .[]] | length')\" = 0 ]"
+check "... so they no longer answer" refused hc tcp 10.250.13.1 18090
+check "... and forgets them" test -z "$(ls "$tmp/data/tcnih/hostports" 2>/dev/null)"
+in_ns h1 nft delete table inet "$HT"
+check "the hostPort table can be removed" bash -c "! nsenter --net=/run/netns/$P-h1 nft list table inet $HT 2>/dev/null"
+
+# Debian's reference portmap plugin, chained after bridge + host-local: the same reachability.
+if [ -x "$REF/portmap" ] && [ -x "$REF/bridge" ] && command -v iptables >/dev/null; then
+	ns hr
+	cat >"$tmp/hr.json" <<EOF
+{"cniVersion":"1.0.0","name":"tcnihr","type":"bridge","bridge":"${B}y","isGateway":true,
+ "hairpinMode":true,"ipam":{"type":"host-local","dataDir":"$tmp/ref",
+ "ranges":[[{"subnet":"10.250.14.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}
+EOF
+	PLUGIN=$REF/bridge plugin h1 ADD hr hr "$tmp/hr.json"
+	jq --slurpfile r "$tmp/out/hr.ADD" '{cniVersion, name: "tcnihr", type: "portmap", snat: true,
+		capabilities: {portMappings: true}, prevResult: $r[0],
+		runtimeConfig: {portMappings: [{hostPort: 18095, containerPort: 8080, protocol: "tcp"}]}}' \
+		"$tmp/hr.json" >"$tmp/hrp.json"
+	PLUGIN=$REF/portmap plugin h1 ADD hrp hr "$tmp/hrp.json"
+	check "the reference portmap plugin's ADD succeeds" test $? -eq 0
+	hp_srv hr ref
+	check "... and the node's address:hostPort reaches its pod from the client too" wait_for \
+		"[ \"\$(nsenter --net=/run/netns/$P-hc python3 $tmp/hpcli.py tcp 10.250.13.1 18095 2>/dev/null | cut -d' ' -f1)\" = ref ]"
+	check "... as from the node itself" answers ref h1 tcp 10.250.13.1 18095
+	PLUGIN=$REF/portmap plugin h1 DEL hrp hr "$tmp/hrp.json"
+	check "... and after its DEL no longer does, as with tug-cni" refused hc tcp 10.250.13.1 18095
+else
+	skip "reference portmap plugin or iptables not installed"
+fi
+
+# ---------------------------------------------------------------------------------------------
 # Two nodes joined by a link, each with its bridge and pod CIDRs, routes between them
 ns na
 ns nb
@@ -502,8 +689,6 @@ if grep -q 'CONFIG_TUG_CONTROL_PLANE=y' "${TUG_BUILD:-$TOP/build}/.config" 2>/de
 	}
 	# proto_routes: node A's routes of ours, both families
 	proto_routes() { in_ns na ip route show proto 116; in_ns na ip -6 route show proto 116; }
-	# wait_for COND: polls a shell condition for up to 10 s
-	wait_for() { for _ in $(seq 100); do bash -c "$1" && return 0; sleep 0.1; done; return 1; }
 	node nb 10.250.9.0/24 fd00:250::9:0/112 10.250.250.2 fd00:250::f0:2 | kc create -f - >/dev/null
 	check "with only other Nodes registered, the server touches no route" bash -c \
 		"sleep 0.5; [ -z \"\$(nsenter --net=/run/netns/$P-na ip route show proto 116)\" ]"
