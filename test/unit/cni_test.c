@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 
-#include "net/cni/cni.h"
+#include "net/cni/cni-internal.h"
 
 static char tmp[64];
 
@@ -307,6 +308,9 @@ static void test_written_conflist_is_one_the_plugin_accepts(void **state)
 	assert_string_equal(cJSON_GetObjectItem(p, "bridge")->valuestring, "tug0");
 	assert_int_equal(cJSON_GetObjectItem(p, "mtu")->valueint, 1450);
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(p, "hairpinMode")));
+	/* so that the runtime passes each pod's hostPorts */
+	assert_true(cJSON_IsTrue(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(p, "capabilities"), "portMappings")));
 
 	/* What the runtime hands the plugin: the plugin object, with version and name. */
 	cJSON_AddStringToObject(p, "cniVersion", "1.1.0");
@@ -334,6 +338,97 @@ static void test_conflist_with_a_bad_cidr_is_not_written(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* The configuration with runtimeConfig.portMappings set to `maps` (JSON text). */
+static char *conf_ports(const char *maps)
+{
+	return xasprintf(
+	    "{\"cniVersion\":\"1.0.0\",\"name\":\"tcniunit\",\"type\":\"tug-cni\","
+	    "\"bridge\":\"tcniu0\",\"dataDir\":\"%s/data\",\"ranges\":"
+	    "[{\"subnet\":\"10.250.0.0/24\"}],\"runtimeConfig\":{\"portMappings\":%s}}",
+	    tmp, maps);
+}
+
+static void test_port_mappings_are_parsed_with_any_case_protocol_and_optional_host_ip(void **state)
+{
+	struct cni_conf c;
+	struct cni_error ce = { 0 };
+	struct ipaddr want;
+	char *text = conf_ports("[{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"tcp\"},"
+	                        "{\"hostPort\":53,\"containerPort\":5353,\"protocol\":\"UDP\","
+	                        "\"hostIP\":\"192.0.2.7\"},"
+	                        "{\"hostPort\":9000,\"containerPort\":9000,\"protocol\":\"Sctp\","
+	                        "\"hostIP\":\"0.0.0.0\"},"
+	                        "{\"hostPort\":8081,\"containerPort\":81},"
+	                        "{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"TCP\"}]");
+
+	if (cni_conf_parse(text, &c, &ce) < 0)
+		fail_msg("parse failed: %s", ce.e.msg);
+	assert_true(c.has_ports);
+	/* the same mapping twice counts once */
+	assert_int_equal(c.n_ports, 4);
+	assert_int_equal(c.ports[0].proto, IPPROTO_TCP);
+	assert_int_equal(c.ports[0].host_port, 8080);
+	assert_int_equal(c.ports[0].container_port, 80);
+	assert_int_equal(c.ports[0].host_ip.family, 0);
+	assert_int_equal(c.ports[1].proto, IPPROTO_UDP);
+	assert_int_equal(ipaddr_parse("192.0.2.7", &want), 0);
+	assert_true(ipaddr_equal(&c.ports[1].host_ip, &want));
+	assert_int_equal(c.ports[2].proto, IPPROTO_SCTP);
+	assert_int_equal(c.ports[2].host_ip.family, 0);  /* 0.0.0.0: every address */
+	assert_int_equal(c.ports[3].proto, IPPROTO_TCP); /* the default */
+	cni_conf_free(&c);
+	free(text);
+
+	/* none given: no hostPorts, and DEL falls back on ADD's record alone */
+	text = conf("1.0.0", "[{\"subnet\":\"10.250.0.0/24\"}]");
+	assert_int_equal(cni_conf_parse(text, &c, &ce), 0);
+	assert_false(c.has_ports);
+	assert_int_equal(c.n_ports, 0);
+	cni_conf_free(&c);
+	free(text);
+}
+
+static void test_bad_port_mappings_are_invalid_configuration(void **state)
+{
+	static const struct {
+		const char *maps, *mention;
+	} cases[] = {
+		{ "{\"hostPort\":80}", "portMappings must be a list" },
+		{ "[\"80:80\"]", "portMappings[0]: each entry must be an object" },
+		{ "[{\"containerPort\":80}]", "portMappings[0]: hostPort must be a port number" },
+		{ "[{\"hostPort\":0,\"containerPort\":80}]", "hostPort must be a port number" },
+		{ "[{\"hostPort\":80,\"containerPort\":65536}]", "containerPort must be a port" },
+		{ "[{\"hostPort\":80.5,\"containerPort\":80}]", "hostPort must be a port number" },
+		{ "[{\"hostPort\":\"80\",\"containerPort\":80}]",
+		  "hostPort must be a port number" },
+		{ "[{\"hostPort\":80,\"containerPort\":80,\"protocol\":\"icmp\"}]",
+		  "protocol 'icmp' is not tcp, udp or sctp" },
+		{ "[{\"hostPort\":80,\"containerPort\":80,\"protocol\":7}]",
+		  "protocol must be a string" },
+		{ "[{\"hostPort\":80,\"containerPort\":80,\"hostIP\":\"nope\"}]",
+		  "hostIP 'nope' is not an IP address" },
+		{ "[{\"hostPort\":80,\"containerPort\":80},{\"hostPort\":80,\"containerPort\":81}]",
+		  "portMappings[1]: hostPort 80/tcp is listed twice" },
+	};
+	char ns[128];
+	snprintf(ns, sizeof(ns), "CNI_NETNS=%s/no-such-netns", tmp);
+	const char *env[] = { "CNI_COMMAND=ADD", "CNI_CONTAINERID=abc", "CNI_IFNAME=eth0", ns,
+		              NULL };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run r;
+		char *text = conf_ports(cases[i].maps);
+		run(&r, env, text);
+		assert_error(&r, 7, cases[i].mention);
+		free(text);
+	}
+	/* runtimeConfig itself must be an object */
+	char *text = conf("1.0.0", "[{\"subnet\":\"10.250.0.0/24\"}],\"runtimeConfig\":[]");
+	struct run r;
+	run(&r, env, text);
+	assert_error(&r, 7, "runtimeConfig must be an object");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +441,9 @@ int main(void)
 		cmocka_unit_test(test_status_reports_a_full_range_as_unavailable),
 		cmocka_unit_test(test_written_conflist_is_one_the_plugin_accepts),
 		cmocka_unit_test(test_conflist_with_a_bad_cidr_is_not_written),
+		cmocka_unit_test(
+		    test_port_mappings_are_parsed_with_any_case_protocol_and_optional_host_ip),
+		cmocka_unit_test(test_bad_port_mappings_are_invalid_configuration),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
