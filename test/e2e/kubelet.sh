@@ -2,7 +2,7 @@
 # --disable-agent) and kubectl, on tug-cni (bridge tkub<N>, the cluster CIDR a /24 inside
 # 10.252.0.0/16, given to the node by the node IPAM controller): the seed's command/args table, init containers, restarts with back-off,
 # OOMKilled, probes, configMap/secret/emptyDir/hostPath/downwardAPI volumes and env, pods
-# talking over localhost, logs, graceful deletion, tug and containerd restarts, the Node.
+# talking over localhost, a hostPort, logs, graceful deletion, tug and containerd restarts, the Node.
 . "$TOP/test/lib.sh"
 TUG=${TUG:-$TOP/build/tug}
 B=${TUG_BUILD:-$TOP/build}
@@ -28,6 +28,7 @@ cleanup() {
 	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	ip link del "$br" 2>/dev/null
 	nft delete table inet "tug-cni-$br" 2>/dev/null
+	nft delete table inet "tug-hp-$br" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -62,6 +63,7 @@ for a in sh echo cat sleep ls true false env wget nc httpd dd tail date id hostn
 	-e /bin/echo -e ep -c cmd "$BUSYBOX=bin/busybox" "${links[@]}" >/dev/null
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])')
 start_tug() {
 	"$TUG" server --data-dir "$tmp/d" --volatile-dir "$tmp/vol" --bind-address 127.0.0.1 \
 		--https-listen-port "$port" --write-kubeconfig "$tmp/kubeconfig" --node-name tkub-node \
@@ -188,6 +190,12 @@ Y
 Y
 	pod counter <<Y
   containers: [{name: c, image: $img, command: [sh, -c, "i=0; while true; do echo line \$i; i=\$((i+1)); sleep 0.5; done"]}]
+Y
+	# a hostPort: the node's addresses on that port reach the pod
+	pod hostport <<Y
+  containers:
+  - {name: c, image: $img, command: [sh, -c, "mkdir -p /www && echo via-hostport > /www/index.html && exec httpd -f -p 8080 -h /www"],
+     ports: [{containerPort: 8080, hostPort: $hport}]}
 Y
 } >"$tmp/pods.yaml"
 cat >"$tmp/sources.yaml" <<Y
@@ -386,6 +394,32 @@ wait_until 60 bash -c "$K logs shared -c reader 2>/dev/null | grep -qx mem"
 check "an emptyDir (disk and memory) is shared by two containers" bash -c "[ \"\$($K logs shared -c reader | tr '\n' ' ')\" = 'from-writer mem ' ]"
 wait_until 60 bash -c "$K logs localhost -c client 2>/dev/null | grep -qx over-localhost"
 check "two containers of one pod talk over localhost" bash -c "$K logs localhost -c client | grep -qx over-localhost"
+
+# --- a hostPort, reached at addresses of this node (never outside the machine) ---------------------
+# http_get HOST PORT: the body a web server answers there, within 3 s
+http_get() {
+	python3 -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 3)
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+print(s.makefile("rb").read().decode().split("\r\n\r\n", 1)[-1].strip())' "$1" "$2" 2>/dev/null
+}
+gw=10.252.$net.1 # the bridge's address: a local address of the node that this test makes
+wait_until 60 is hostport '{.status.phase}' Running
+wait_until 20 bash -c "[ \"\$(python3 -c 'import socket; socket.create_connection((\"$gw\", $hport), 3)' 2>&1)\" = '' ]"
+check "a pod's hostPort is reached at the node's address on that port" test "$(http_get "$gw" "$hport")" = via-hostport
+hip=$(jp hostport '{.status.hostIP}')
+if [ -n "$hip" ] && ip -o addr show | grep -q "inet6\? $hip/"; then
+	check "... and at the pod's hostIP ($hip, an address of this machine)" test "$(http_get "$hip" "$hport")" = via-hostport
+else
+	skip "the pod's hostIP '$hip' is not an address of this machine"
+fi
+check "tug-cni keeps the mapping in its own nft table for the bridge" \
+	bash -c "nft list table inet tug-hp-$br | grep -q 'tcp . $hport :'"
+jp hostport '{.metadata.uid}{"\n"}' >>"$tmp/uids"
+$K delete pod hostport --grace-period=1 --wait=false >/dev/null 2>&1
+wait_until 60 bash -c "! $K get pod hostport >/dev/null 2>&1"
+check "once the pod is deleted, the hostPort is free again" bash -c \
+	"! nft list table inet tug-hp-$br | grep -q 'tcp . $hport :' && [ -z \"\$(python3 -c 'import socket; socket.create_connection((\"$gw\", $hport), 3); print(1)' 2>/dev/null)\" ]"
 
 # --- logs ---------------------------------------------------------------------------------------------
 wait_until 30 bash -c "$K logs counter | grep -q 'line 6'"
