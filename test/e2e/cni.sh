@@ -479,48 +479,48 @@ hpconf() { jq --argjson m "$2" '. + {runtimeConfig: {portMappings: $m}}' "$tmp/h
 hpconf "$tmp/h1.json" '[{"hostPort":18080,"containerPort":8080,"protocol":"tcp"},
 	{"hostPort":18081,"containerPort":8081,"protocol":"UDP"},
 	{"hostPort":18082,"containerPort":8080,"protocol":"tcp","hostIP":"10.250.13.1"}]'
-ns p1
-ns p2
-plugin h1 ADD p1 p1 "$tmp/h1.json"
+ns hp1
+ns hp2
+plugin h1 ADD hp1 hp1 "$tmp/h1.json"
 check "ADD with portMappings succeeds" test $? -eq 0
-check "... and answers the usual result" jqe '(.ips|length)==2' "$tmp/out/p1.ADD"
-plugin h1 ADD p2 p2 "$tmp/h.json"
-hp_srv p1 p1
-hp_srv p2 p2
-check "the pod's server is up" wait_for "[ \"\$(nsenter --net=/run/netns/$P-p1 python3 $tmp/hpcli.py tcp 127.0.0.1 8080 2>/dev/null | cut -d' ' -f1)\" = p1 ]"
-check "from a client machine, node:hostPort reaches the pod (TCP)" answers p1 hc tcp 10.250.13.1 18080
-check "... over IPv6 too" answers p1 hc tcp fd00:250::13:1 18080
-check "... and UDP, with the protocol in upper case" answers p1 hc udp 10.250.13.1 18081
+check "... and answers the usual result" jqe '(.ips|length)==2' "$tmp/out/hp1.ADD"
+plugin h1 ADD hp2 hp2 "$tmp/h.json"
+hp_srv hp1 hp1
+hp_srv hp2 hp2
+check "the pod's server is up" wait_for "[ \"\$(nsenter --net=/run/netns/$P-hp1 python3 $tmp/hpcli.py tcp 127.0.0.1 8080 2>/dev/null | cut -d' ' -f1)\" = hp1 ]"
+check "from a client machine, node:hostPort reaches the pod (TCP)" answers hp1 hc tcp 10.250.13.1 18080
+check "... over IPv6 too" answers hp1 hc tcp fd00:250::13:1 18080
+check "... and UDP, with the protocol in upper case" answers hp1 hc udp 10.250.13.1 18081
 check "... keeping the client's address" test "$(hp_from hc tcp 10.250.13.1 18080)" = 10.250.13.2
-check "from the node itself, its own address:hostPort reaches the pod" answers p1 h1 tcp 10.250.13.1 18080
-check "... any local address of the node (the bridge's gateway)" answers p1 h1 tcp 10.250.12.1 18080
-check "... over IPv6 too" answers p1 h1 tcp fd00:250::13:1 18080
-check "a hostIP mapping answers on that address" answers p1 hc tcp 10.250.13.1 18082
+check "from the node itself, its own address:hostPort reaches the pod" answers hp1 h1 tcp 10.250.13.1 18080
+check "... any local address of the node (the bridge's gateway)" answers hp1 h1 tcp 10.250.12.1 18080
+check "... over IPv6 too" answers hp1 h1 tcp fd00:250::13:1 18080
+check "a hostIP mapping answers on that address" answers hp1 hc tcp 10.250.13.1 18082
 check "... and only there" refused h1 tcp 10.250.12.1 18082
-check "another pod on the bridge reaches it through the node" answers p1 p2 tcp 10.250.13.1 18080
-check "the pod reaches its own hostPort through the node (hairpin)" answers p1 p1 tcp 10.250.13.1 18080
-check "... over IPv6 too" answers p1 p1 tcp fd00:250::13:1 18080
+check "another pod on the bridge reaches it through the node" answers hp1 hp2 tcp 10.250.13.1 18080
+check "the pod reaches its own hostPort through the node (hairpin)" answers hp1 hp1 tcp 10.250.13.1 18080
+check "... over IPv6 too" answers hp1 hp1 tcp fd00:250::13:1 18080
 check "loopback is left alone (no route_localnet)" refused h1 tcp 127.0.0.1 18080
-with_prev "$tmp/h1.json" "$tmp/out/p1.ADD" "$tmp/h1.prev"
-plugin h1 CHECK p1 p1 "$tmp/h1.prev"
+with_prev "$tmp/h1.json" "$tmp/out/hp1.ADD" "$tmp/h1.prev"
+plugin h1 CHECK hp1 hp1 "$tmp/h1.prev"
 check "CHECK with the portMappings succeeds" test $? -eq 0
 
 # A second pod asking for the same hostPort is refused and leaves the first one's alone, also
 # when the runtime then calls DEL for it with the same portMappings.
-ns p3
+ns hp3
 hpconf "$tmp/h3.json" '[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]'
-plugin h1 ADD p3 p3 "$tmp/h3.json"
+plugin h1 ADD hp3 hp3 "$tmp/h3.json"
 check "a second pod's ADD for a taken hostPort fails" test $? -ne 0
-check "... saying which and by whom" jqe '.code==100 and (.details|contains("hostPort 18080/tcp is already taken")) and (.details|contains("10.250.12."))' "$tmp/out/p3.ADD"
+check "... saying which and by whom" jqe '.code==100 and (.details|contains("hostPort 18080/tcp is already taken")) and (.details|contains("10.250.12."))' "$tmp/out/hp3.ADD"
 check "... and leaves that pod no address and no eth0" bash -c \
-	"! nsenter --net=/run/netns/$P-p3 ip link show eth0 2>/dev/null && ! grep -q ' p3 eth0' <(awk '\$1==\"lease\"{o[\$2]=\$3\" \"\$4} \$1==\"free\"{delete o[\$2]} END{for (a in o) print a, o[a]}' $tmp/data/tcnih/leases)"
-plugin h1 DEL p3 p3 "$tmp/h3.json"
+	"! nsenter --net=/run/netns/$P-hp3 ip link show eth0 2>/dev/null && ! grep -q ' hp3 eth0' <(awk '\$1==\"lease\"{o[\$2]=\$3\" \"\$4} \$1==\"free\"{delete o[\$2]} END{for (a in o) print a, o[a]}' $tmp/data/tcnih/leases)"
+plugin h1 DEL hp3 hp3 "$tmp/h3.json"
 check "its DEL succeeds" test $? -eq 0
-check "... and the first pod keeps its hostPort" answers p1 hc tcp 10.250.13.1 18080
+check "... and the first pod keeps its hostPort" answers hp1 hc tcp 10.250.13.1 18080
 hpconf "$tmp/h3u.json" '[{"hostPort":18080,"containerPort":8080,"protocol":"udp"}]'
-plugin h1 ADD p3 p3 "$tmp/h3u.json"
+plugin h1 ADD hp3 hp3 "$tmp/h3u.json"
 check "the same port number over another protocol is free" test $? -eq 0
-plugin h1 DEL p3 p3 "$tmp/h3u.json"
+plugin h1 DEL hp3 hp3 "$tmp/h3u.json"
 
 # Bad portMappings: the spec's "invalid configuration", never a crash.
 for bad in '{"hostPort":0,"containerPort":80}' '{"hostPort":80,"containerPort":70000}' \
@@ -528,36 +528,36 @@ for bad in '{"hostPort":0,"containerPort":80}' '{"hostPort":80,"containerPort":7
 	'{"hostPort":80,"containerPort":80,"hostIP":"not-an-ip"}' '"80:80"' \
 	'{"hostPort":80,"containerPort":80},{"hostPort":80,"containerPort":81}'; do
 	hpconf "$tmp/hb.json" "[$bad]"
-	plugin h1 ADD pb nopod "$tmp/hb.json"
-	[ "$(code pb ADD)" = 7 ] || echo "# bad portMappings [$bad] answered: $(out pb ADD)"
-	[ "$(code pb ADD)" = 7 ] || break
+	plugin h1 ADD hpb nopod "$tmp/hb.json"
+	[ "$(code hpb ADD)" = 7 ] || echo "# bad portMappings [$bad] answered: $(out hpb ADD)"
+	[ "$(code hpb ADD)" = 7 ] || break
 done
-check "bad portMappings are refused with code 7" test "$(code pb ADD)" = 7
+check "bad portMappings are refused with code 7" test "$(code hpb ADD)" = 7
 jq '. + {runtimeConfig: {portMappings: {"hostPort": 80}}}' "$tmp/h.json" >"$tmp/hb.json"
-plugin h1 ADD pb nopod "$tmp/hb.json"
-check "... and so is portMappings that is not a list" jqe '.code==7 and (.details|contains("portMappings must be a list"))' "$tmp/out/pb.ADD"
+plugin h1 ADD hpb nopod "$tmp/hb.json"
+check "... and so is portMappings that is not a list" jqe '.code==7 and (.details|contains("portMappings must be a list"))' "$tmp/out/hpb.ADD"
 
 # CHECK notices a mapping gone; DEL, even without runtimeConfig, removes exactly the pod's.
 in_ns h1 nft delete element inet "$HT" ports4 '{ tcp . 18080 }'
-plugin h1 CHECK p1 p1 "$tmp/h1.prev"
-check "CHECK notices a hostPort mapping gone" jqe '.code==101 and (.details|contains("hostPort 18080/tcp"))' "$tmp/out/p1.CHECK"
-ns p4
+plugin h1 CHECK hp1 hp1 "$tmp/h1.prev"
+check "CHECK notices a hostPort mapping gone" jqe '.code==101 and (.details|contains("hostPort 18080/tcp"))' "$tmp/out/hp1.CHECK"
+ns hp4
 hpconf "$tmp/h4.json" '[{"hostPort":18090,"containerPort":8080}]'
-plugin h1 ADD p4 p4 "$tmp/h4.json"
-hp_srv p4 p4
-check "a second pod with its own hostPort is reached" wait_for "[ \"\$(nsenter --net=/run/netns/$P-hc python3 $tmp/hpcli.py tcp 10.250.13.1 18090 2>/dev/null | cut -d' ' -f1)\" = p4 ]"
-plugin h1 DEL p1 p1 "$tmp/h.json"
+plugin h1 ADD hp4 hp4 "$tmp/h4.json"
+hp_srv hp4 hp4
+check "a second pod with its own hostPort is reached" wait_for "[ \"\$(nsenter --net=/run/netns/$P-hc python3 $tmp/hpcli.py tcp 10.250.13.1 18090 2>/dev/null | cut -d' ' -f1)\" = hp4 ]"
+plugin h1 DEL hp1 hp1 "$tmp/h.json"
 check "DEL without runtimeConfig succeeds" test $? -eq 0
 check "... and the hostPorts no longer reach the pod" refused hc tcp fd00:250::13:1 18080
 check "... nor over UDP" bash -c "[ -z \"\$(nsenter --net=/run/netns/$P-hc python3 $tmp/hpcli.py udp 10.250.13.1 18081 2>/dev/null)\" ]"
 check "... its map elements are gone, the other pod's stay" \
 	test "$(elems ports4 | jq length) $(elems ipports4 | jq length) $(elems ports6 | jq length)" = "1 0 1"
-check "... and the other pod still answers" answers p4 hc tcp 10.250.13.1 18090
-plugin h1 DEL p1 p1 "$tmp/h1.json"
+check "... and the other pod still answers" answers hp4 hc tcp 10.250.13.1 18090
+plugin h1 DEL hp1 hp1 "$tmp/h1.json"
 check "DEL twice succeeds" test $? -eq 0
 
 # GC drops the hostPorts of attachments no longer valid.
-jq '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: "p2", ifname: "eth0"}]}' "$tmp/h.json" >"$tmp/h.gc"
+jq '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: "hp2", ifname: "eth0"}]}' "$tmp/h.json" >"$tmp/h.gc"
 plugin h1 GC "" "" "$tmp/h.gc"
 check "GC succeeds" test $? -eq 0
 check "... and removes the hostPorts of the pods it collects" bash -c "[ \"\$(nsenter --net=/run/netns/$P-h1 nft -j list map inet $HT ports4 | jq '[.nftables[].map.elem // empty | .[]] | length')\" = 0 ]"
