@@ -158,16 +158,20 @@ static int bad(struct cni_error *ce, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* An optional string member; *out stays as it was when absent. */
-static int get_str(const cJSON *o, const char *key, const char **out, struct cni_error *ce)
+/* An optional string member v (named key); *out stays as it was when absent. */
+static int str_value(const cJSON *v, const char *key, const char **out, struct cni_error *ce)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsString(v) || !v->valuestring)
 		return bad(ce, "%s must be a string", key);
 	*out = v->valuestring;
 	return 0;
+}
+
+static int get_str(const cJSON *o, const char *key, const char **out, struct cni_error *ce)
+{
+	return str_value(cJSON_GetObjectItemCaseSensitive(o, key), key, out, ce);
 }
 
 static int get_bool(const cJSON *o, const char *key, bool *out, struct cni_error *ce)
@@ -207,11 +211,13 @@ const char *cni_proto_name(uint8_t proto)
 	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : "tcp";
 }
 
-/* A port number member: an integer from 1 to 65535. */
+/* A port number member: an integer from 1 to 65535. Names of portMappings' members are
+ * matched in any case: containerd's go-cni sends "HostPort" and the like, which Go's own
+ * JSON decoding in the reference plugins accepts. */
 static int get_port(const cJSON *o, const char *key, const char *what, uint16_t *out,
                     struct cni_error *ce)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = cJSON_GetObjectItem(o, key);
 	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 65535 ||
 	    v->valuedouble != (double)(int)v->valuedouble)
 		return bad(ce, "%s: %s must be a port number from 1 to 65535", what, key);
@@ -232,7 +238,8 @@ int cni_portmap_parse(const cJSON *o, const char *what, struct cni_portmap *pm,
 		           what);
 	if (get_port(o, "hostPort", what, &pm->host_port, ce) < 0 ||
 	    get_port(o, "containerPort", what, &pm->container_port, ce) < 0 ||
-	    get_str(o, "protocol", &proto, ce) < 0 || get_str(o, "hostIP", &hip, ce) < 0)
+	    str_value(cJSON_GetObjectItem(o, "protocol"), "protocol", &proto, ce) < 0 ||
+	    str_value(cJSON_GetObjectItem(o, "hostIP"), "hostIP", &hip, ce) < 0)
 		return -EINVAL;
 	if (!strcasecmp(proto, "tcp") || !*proto)
 		pm->proto = IPPROTO_TCP;

@@ -477,7 +477,7 @@ mkconf "$tmp/h.json" tcnih "${B}h" '[{"subnet":"10.250.12.0/24"},{"subnet":"fd00
 # hpconf OUT MAPPINGS: the configuration with runtimeConfig.portMappings, as containerd passes it
 hpconf() { jq --argjson m "$2" '. + {runtimeConfig: {portMappings: $m}}' "$tmp/h.json" >"$1"; }
 hpconf "$tmp/h1.json" '[{"hostPort":18080,"containerPort":8080,"protocol":"tcp"},
-	{"hostPort":18081,"containerPort":8081,"protocol":"UDP"},
+	{"HostPort":18081,"ContainerPort":8081,"Protocol":"UDP","HostIP":""},
 	{"hostPort":18082,"containerPort":8080,"protocol":"tcp","hostIP":"10.250.13.1"}]'
 ns hp1
 ns hp2
@@ -490,7 +490,7 @@ hp_srv hp2 hp2
 check "the pod's server is up" wait_for "[ \"\$(nsenter --net=/run/netns/$P-hp1 python3 $tmp/hpcli.py tcp 127.0.0.1 8080 2>/dev/null | cut -d' ' -f1)\" = hp1 ]"
 check "from a client machine, node:hostPort reaches the pod (TCP)" answers hp1 hc tcp 10.250.13.1 18080
 check "... over IPv6 too" answers hp1 hc tcp fd00:250::13:1 18080
-check "... and UDP, with the protocol in upper case" answers hp1 hc udp 10.250.13.1 18081
+check "... and UDP, named as containerd's go-cni does (HostPort, Protocol: UDP)" answers hp1 hc udp 10.250.13.1 18081
 check "... keeping the client's address" test "$(hp_from hc tcp 10.250.13.1 18080)" = 10.250.13.2
 check "from the node itself, its own address:hostPort reaches the pod" answers hp1 h1 tcp 10.250.13.1 18080
 check "... any local address of the node (the bridge's gateway)" answers hp1 h1 tcp 10.250.12.1 18080

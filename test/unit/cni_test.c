@@ -348,7 +348,7 @@ static char *conf_ports(const char *maps)
 	    tmp, maps);
 }
 
-static void test_port_mappings_are_parsed_with_any_case_protocol_and_optional_host_ip(void **state)
+static void test_port_mappings_are_parsed_in_any_case_with_optional_host_ip(void **state)
 {
 	struct cni_conf c;
 	struct cni_error ce = { 0 };
@@ -359,13 +359,16 @@ static void test_port_mappings_are_parsed_with_any_case_protocol_and_optional_ho
 	                        "{\"hostPort\":9000,\"containerPort\":9000,\"protocol\":\"Sctp\","
 	                        "\"hostIP\":\"0.0.0.0\"},"
 	                        "{\"hostPort\":8081,\"containerPort\":81},"
+	                        /* containerd's go-cni capitalizes the names */
+	                        "{\"HostPort\":8082,\"ContainerPort\":82,\"Protocol\":\"udp\","
+	                        "\"HostIP\":\"\"},"
 	                        "{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"TCP\"}]");
 
 	if (cni_conf_parse(text, &c, &ce) < 0)
 		fail_msg("parse failed: %s", ce.e.msg);
 	assert_true(c.has_ports);
 	/* the same mapping twice counts once */
-	assert_int_equal(c.n_ports, 4);
+	assert_int_equal(c.n_ports, 5);
 	assert_int_equal(c.ports[0].proto, IPPROTO_TCP);
 	assert_int_equal(c.ports[0].host_port, 8080);
 	assert_int_equal(c.ports[0].container_port, 80);
@@ -376,6 +379,10 @@ static void test_port_mappings_are_parsed_with_any_case_protocol_and_optional_ho
 	assert_int_equal(c.ports[2].proto, IPPROTO_SCTP);
 	assert_int_equal(c.ports[2].host_ip.family, 0);  /* 0.0.0.0: every address */
 	assert_int_equal(c.ports[3].proto, IPPROTO_TCP); /* the default */
+	assert_int_equal(c.ports[4].host_port, 8082);
+	assert_int_equal(c.ports[4].container_port, 82);
+	assert_int_equal(c.ports[4].proto, IPPROTO_UDP);
+	assert_int_equal(c.ports[4].host_ip.family, 0);
 	cni_conf_free(&c);
 	free(text);
 
@@ -441,8 +448,7 @@ int main(void)
 		cmocka_unit_test(test_status_reports_a_full_range_as_unavailable),
 		cmocka_unit_test(test_written_conflist_is_one_the_plugin_accepts),
 		cmocka_unit_test(test_conflist_with_a_bad_cidr_is_not_written),
-		cmocka_unit_test(
-		    test_port_mappings_are_parsed_with_any_case_protocol_and_optional_host_ip),
+		cmocka_unit_test(test_port_mappings_are_parsed_in_any_case_with_optional_host_ip),
 		cmocka_unit_test(test_bad_port_mappings_are_invalid_configuration),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
