@@ -64,7 +64,9 @@ static const struct opt opts[] = {
 	{ "tls-san", 0, OPT_LIST, CFG_SERVER, O(tls_san), NULL,
 	  "Extra hostname or IP in the serving certificate (repeatable)", "NAME" },
 	{ "cluster-cidr", 0, OPT_STR, CFG_SERVER, O(cluster_cidr), "10.42.0.0/16",
-	  "Pod network; each node gets a /24 of it", "CIDR" },
+	  "Pod network; each node gets a /24 of it (and a /64 of an IPv6 CIDR after a comma: "
+	  "dual stack)",
+	  "CIDR[,CIDR]" },
 	{ "service-cidr", 0, OPT_STR, CFG_SERVER, O(service_cidr), "10.43.0.0/16",
 	  "Service ClusterIP range", "CIDR" },
 	{ "node-monitor-period", 0, OPT_DURATION, CFG_SERVER, O(node_monitor_period_ms), "5s",
@@ -541,10 +543,11 @@ int config_validate(const struct tug_config *c, unsigned cmd, struct err *e)
 			return err_set(e, -EINVAL, "--advertise-address: '%s' is not an IP address",
 			               c->advertise_address);
 		if (!valid_dual_stack_cidrs(c->cluster_cidr))
-			return err_set(e, -EINVAL,
-			               "--cluster-cidr: '%s' is not a CIDR (like 10.42.0.0/16) or an "
-			               "IPv4 and an IPv6 CIDR separated by a comma (dual stack)",
-			               c->cluster_cidr);
+			return err_set(
+			    e, -EINVAL,
+			    "--cluster-cidr: '%s' is not a CIDR (like 10.42.0.0/16) or an "
+			    "IPv4 and an IPv6 CIDR separated by a comma (dual stack)",
+			    c->cluster_cidr);
 		if (!config_valid_cidr(c->service_cidr, NULL))
 			return err_set(e, -EINVAL,
 			               "--service-cidr: '%s' is not a CIDR (like 10.43.0.0/16)",

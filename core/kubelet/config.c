@@ -367,8 +367,7 @@ static int volume_mounts(struct kl_pod *p, const cJSON *c, const struct kl_envs 
 }
 
 /* The pod's /etc/hosts, as upstream's kubelet writes it (host network: the node's). */
-static char *hosts_file(struct kl_pod *p, const char *pod_ip, const char *pod_ip2,
-                        struct err *e)
+static char *hosts_file(struct kl_pod *p, const char *pod_ip, const char *pod_ip2, struct err *e)
 {
 	struct kubelet *k = p->k;
 	char *path = xasprintf("%s/pods/%s/etc-hosts", k->data_dir, p->uid);
@@ -471,7 +470,8 @@ int kl_container_config(struct kl_pod *p, const cJSON *c, bool init, uint32_t at
 		if (sn && !strcmp(sn, "kubernetes"))
 			cJSON_AddItemReferenceToArray(kube, (cJSON *)s);
 	}
-	struct kl_sandbox *sb = bool_at(p->obj, "spec.hostNetwork") ? NULL : kl_newest_sandbox(k, p->uid);
+	struct kl_sandbox *sb =
+	    bool_at(p->obj, "spec.hostNetwork") ? NULL : kl_newest_sandbox(k, p->uid);
 	const char *pod_ip2 = sb && pod_ip && sb->ip && !strcmp(sb->ip, pod_ip) ? sb->ip2 : NULL;
 	struct kl_env_ctx ectx = { .pod = p->obj,
 		                   .pod_ip = pod_ip,

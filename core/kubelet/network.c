@@ -43,8 +43,8 @@ static int write_conflist(struct kubelet *k, const char *cidrs, struct err *e)
 	     t = strtok_r(NULL, ",", &save))
 		c.pod_cidrs[c.n_pod_cidrs++] = t;
 	_cleanup_free_ char *clusters = xstrdup(k->cluster_cidr ? k->cluster_cidr : "");
-	for (char *t = strtok_r(clusters, ",", &save); t && c.n_cluster_cidrs < CNI_MAX_CLUSTER_CIDRS;
-	     t = strtok_r(NULL, ",", &save))
+	for (char *t = strtok_r(clusters, ",", &save);
+	     t && c.n_cluster_cidrs < CNI_MAX_CLUSTER_CIDRS; t = strtok_r(NULL, ",", &save))
 		c.cluster_cidrs[c.n_cluster_cidrs++] = t;
 	/* a second bridge (tests, several tugs on one host) gets its own masquerade table */
 	if (strcmp(k->cni_bridge, CNI_DEFAULT_BRIDGE))
