@@ -180,7 +180,8 @@ static int prepare_cni(const char *data_dir, struct err *e)
 	self[n] = 0;
 	/* The small tug-cni built and installed beside tug; without it, tug itself, which
 	 * runs the plugin when called by that name. */
-	_cleanup_free_ char *beside = xasprintf("%.*s/tug-cni", (int)(strrchr(self, '/') - self), self);
+	_cleanup_free_ char *beside =
+	    xasprintf("%.*s/tug-cni", (int)(strrchr(self, '/') - self), self);
 	const char *plugin = access(beside, X_OK) == 0 ? beside : self;
 	if ((r = relink(plugin, tug_cni)) < 0)
 		return err_set(e, r, "link %s: %s", tug_cni, strerror(-r));

@@ -64,7 +64,9 @@ static const struct opt opts[] = {
 	{ "tls-san", 0, OPT_LIST, CFG_SERVER, O(tls_san), NULL,
 	  "Extra hostname or IP in the serving certificate (repeatable)", "NAME" },
 	{ "cluster-cidr", 0, OPT_STR, CFG_SERVER, O(cluster_cidr), "10.42.0.0/16",
-	  "Pod network; each node gets a /24 of it", "CIDR" },
+	  "Pod network; each node gets a /24 of it (and a /64 of an IPv6 CIDR after a comma: "
+	  "dual stack)",
+	  "CIDR[,CIDR]" },
 	{ "service-cidr", 0, OPT_STR, CFG_SERVER, O(service_cidr), "10.43.0.0/16",
 	  "Service ClusterIP range", "CIDR" },
 	{ "node-monitor-period", 0, OPT_DURATION, CFG_SERVER, O(node_monitor_period_ms), "5s",
@@ -444,6 +446,21 @@ bool config_valid_cidr(const char *s, int *family)
 	return true;
 }
 
+/* One CIDR, or two of different families separated by a comma (dual stack). */
+static bool valid_dual_stack_cidrs(const char *s)
+{
+	const char *comma = strchr(s, ',');
+	char first[64];
+	int f1, f2;
+	if (!comma)
+		return config_valid_cidr(s, NULL);
+	if ((size_t)(comma - s) >= sizeof(first))
+		return false;
+	memcpy(first, s, (size_t)(comma - s));
+	first[comma - s] = '\0';
+	return config_valid_cidr(first, &f1) && config_valid_cidr(comma + 1, &f2) && f1 != f2;
+}
+
 /* RFC 1123 subdomain as Kubernetes checks names: lower-case alphanumerics, '-' and '.'. */
 bool config_valid_dns1123_subdomain(const char *s)
 {
@@ -525,10 +542,12 @@ int config_validate(const struct tug_config *c, unsigned cmd, struct err *e)
 		if (c->advertise_address && !config_valid_ip(c->advertise_address, NULL))
 			return err_set(e, -EINVAL, "--advertise-address: '%s' is not an IP address",
 			               c->advertise_address);
-		if (!config_valid_cidr(c->cluster_cidr, NULL))
-			return err_set(e, -EINVAL,
-			               "--cluster-cidr: '%s' is not a CIDR (like 10.42.0.0/16)",
-			               c->cluster_cidr);
+		if (!valid_dual_stack_cidrs(c->cluster_cidr))
+			return err_set(
+			    e, -EINVAL,
+			    "--cluster-cidr: '%s' is not a CIDR (like 10.42.0.0/16) or an "
+			    "IPv4 and an IPv6 CIDR separated by a comma (dual stack)",
+			    c->cluster_cidr);
 		if (!config_valid_cidr(c->service_cidr, NULL))
 			return err_set(e, -EINVAL,
 			               "--service-cidr: '%s' is not a CIDR (like 10.43.0.0/16)",

@@ -367,7 +367,7 @@ static int volume_mounts(struct kl_pod *p, const cJSON *c, const struct kl_envs 
 }
 
 /* The pod's /etc/hosts, as upstream's kubelet writes it (host network: the node's). */
-static char *hosts_file(struct kl_pod *p, const char *pod_ip, struct err *e)
+static char *hosts_file(struct kl_pod *p, const char *pod_ip, const char *pod_ip2, struct err *e)
 {
 	struct kubelet *k = p->k;
 	char *path = xasprintf("%s/pods/%s/etc-hosts", k->data_dir, p->uid);
@@ -389,13 +389,14 @@ static char *hosts_file(struct kl_pod *p, const char *pod_ip, struct err *e)
 		             "fe00::0\tip6-mcastprefix\n"
 		             "fe00::1\tip6-allnodes\n"
 		             "fe00::2\tip6-allrouters\n");
-		if (pod_ip && *pod_ip) {
-			const char *sub = obj_get_str(p->obj, "spec.subdomain");
+		/* a line per pod IP, both families on a dual-stack pod */
+		const char *sub = obj_get_str(p->obj, "spec.subdomain");
+		for (const char *ip = pod_ip; ip && *ip; ip = ip == pod_ip ? pod_ip2 : NULL) {
 			if (sub && *sub)
-				buf_printf(&b, "%s\t%s.%s.%s.svc.%s\t%s\n", pod_ip, h, sub, p->ns,
+				buf_printf(&b, "%s\t%s.%s.%s.svc.%s\t%s\n", ip, h, sub, p->ns,
 				           k->cluster_domain, h);
 			else
-				buf_printf(&b, "%s\t%s\n", pod_ip, h);
+				buf_printf(&b, "%s\t%s\n", ip, h);
 		}
 		const cJSON *ha, *hn;
 		bool first = true;
@@ -469,8 +470,12 @@ int kl_container_config(struct kl_pod *p, const cJSON *c, bool init, uint32_t at
 		if (sn && !strcmp(sn, "kubernetes"))
 			cJSON_AddItemReferenceToArray(kube, (cJSON *)s);
 	}
+	struct kl_sandbox *sb =
+	    bool_at(p->obj, "spec.hostNetwork") ? NULL : kl_newest_sandbox(k, p->uid);
+	const char *pod_ip2 = sb && pod_ip && sb->ip && !strcmp(sb->ip, pod_ip) ? sb->ip2 : NULL;
 	struct kl_env_ctx ectx = { .pod = p->obj,
 		                   .pod_ip = pod_ip,
+		                   .pod_ip2 = pod_ip2,
 		                   .host_ip = k->node_ip,
 		                   .configmap = kl_configmap,
 		                   .secret = kl_secret,
@@ -525,7 +530,7 @@ int kl_container_config(struct kl_pod *p, const cJSON *c, bool init, uint32_t at
 	if (r < 0)
 		return r;
 	if (!mounts_path(c, "/etc/hosts")) {
-		char *hosts = hosts_file(p, pod_ip, e);
+		char *hosts = hosts_file(p, pod_ip, pod_ip2, e);
 		if (!hosts)
 			return -EIO;
 		Runtime__V1__Mount *m = add_mount(a, cfg);

@@ -49,6 +49,7 @@ typedef const cJSON *(*kl_lookup_fn)(void *arg, const char *ns, const char *name
 struct kl_env_ctx {
 	const cJSON *pod;
 	const char *pod_ip, *host_ip;
+	const char *pod_ip2; /* dual-stack: the pod's address of the other family */
 	kl_lookup_fn configmap, secret;
 	void *lookup_arg;
 	/* Services of the pod's namespace and the kubernetes Service, for the service-link
@@ -135,6 +136,7 @@ struct kl_sandbox {
 	int state; /* RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_* */
 	int64_t created_ns;
 	char *ip;          /* from PodSandboxStatus; NULL until asked */
+	char *ip2;         /* dual-stack: the other family's address */
 	bool status_known; /* PodSandboxStatus answered */
 	bool asking;       /* PodSandboxStatus in flight */
 	uint64_t touched_ms;
@@ -283,6 +285,9 @@ struct kl_sandbox *kl_newest_sandbox(struct kubelet *k, const char *uid);
 size_t kl_instances(struct kubelet *k, const char *uid, const char *name, struct kl_ctr **out,
                     size_t max);
 void kl_ctr_set_status(struct kubelet *k, struct kl_ctr *c, const Runtime__V1__ContainerStatus *st);
+/* What PodSandboxStatus answered: state and IP. */
+void kl_sandbox_set_status(struct kubelet *k, struct kl_sandbox *s,
+                           const Runtime__V1__PodSandboxStatus *st);
 struct kl_ctr *kl_ctr_add(struct kubelet *k, const char *id);
 void kl_ctr_forget(struct kubelet *k, const char *id);
 struct kl_sandbox *kl_sandbox_add(struct kubelet *k, const char *id);

@@ -105,6 +105,7 @@ static void free_sandbox(struct kl_sandbox *s)
 	free(s->name);
 	free(s->ns);
 	free(s->ip);
+	free(s->ip2);
 	free(s);
 }
 
@@ -269,109 +270,108 @@ static void mark_changed(struct strmap *changed, const char *uid)
 
 static void relist_finish(struct kubelet *k);
 
-static void on_ctr_status(int code, const char *msg,
-                          const Runtime__V1__ContainerStatusResponse *resp, void *arg)
+/* A relist's status request for one container or sandbox, by ID. */
+struct kl_ask {
+	struct kubelet *k;
+	char *id;
+};
+
+static struct kl_ask *ask_new(struct kubelet *k, const char *id, bool *asking)
 {
-	struct kl_ctr_ask {
-		struct kubelet *k;
-		char *id;
-	} *a = arg;
+	struct kl_ask *a = xmalloc(sizeof(*a));
+	a->k = k;
+	a->id = xstrdup(id);
+	*asking = true;
+	k->status_asks++;
+	k->cri_calls++;
+	return a;
+}
+
+/* Ends a: answered (code from the runtime), or never sent (code < 0, asking is cleared). */
+static void ask_end(struct kl_ask *a, int code, bool *asking)
+{
 	struct kubelet *k = a->k;
-	kl_cri_done(k, code);
 	k->status_asks--;
-	if (!k->stopping) {
-		struct kl_ctr *c = strmap_get(&k->ctrs, a->id);
-		if (c) {
-			c->asking = false;
-			if (code == GRPC_OK && resp->status) {
-				kl_ctr_set_status(k, c, resp->status);
-				mark_changed(&k->changed, c->uid);
-			} else if (code == GRPC_NOT_FOUND) {
-				char *uid = c->uid ? xstrdup(c->uid) : NULL;
-				kl_ctr_forget(k, a->id);
-				mark_changed(&k->changed, uid);
-				free(uid);
-			}
-		}
-		if (!k->status_asks && !k->relist_parts)
+	if (code < 0) {
+		k->cri_calls--;
+		*asking = false;
+	} else {
+		kl_cri_done(k, code);
+		if (!k->stopping && !k->status_asks && !k->relist_parts)
 			relist_finish(k);
 	}
 	free(a->id);
 	free(a);
 }
 
+static void on_ctr_status(int code, const char *msg,
+                          const Runtime__V1__ContainerStatusResponse *resp, void *arg)
+{
+	struct kl_ask *a = arg;
+	struct kubelet *k = a->k;
+	bool ignored;
+	struct kl_ctr *c = k->stopping ? NULL : strmap_get(&k->ctrs, a->id);
+	if (c) {
+		c->asking = false;
+		if (code == GRPC_OK && resp->status) {
+			kl_ctr_set_status(k, c, resp->status);
+			mark_changed(&k->changed, c->uid);
+		} else if (code == GRPC_NOT_FOUND) {
+			char *uid = c->uid ? xstrdup(c->uid) : NULL;
+			kl_ctr_forget(k, a->id);
+			mark_changed(&k->changed, uid);
+			free(uid);
+		}
+	}
+	ask_end(a, code, &ignored);
+}
+
 static void ask_ctr_status(struct kubelet *k, struct kl_ctr *c)
 {
-	struct kl_ctr_ask {
-		struct kubelet *k;
-		char *id;
-	} *a = xmalloc(sizeof(*a));
-	a->k = k;
-	a->id = xstrdup(c->id);
+	struct kl_ask *a = ask_new(k, c->id, &c->asking);
 	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
 	req.container_id = c->id;
-	c->asking = true;
-	k->status_asks++;
-	k->cri_calls++;
-	if (cri_container_status(k->cri, &req, STATUS_TIMEOUT_MS, 0, on_ctr_status, a) < 0) {
-		k->status_asks--;
-		k->cri_calls--;
-		c->asking = false;
-		free(a->id);
-		free(a);
-	}
+	if (cri_container_status(k->cri, &req, STATUS_TIMEOUT_MS, 0, on_ctr_status, a) < 0)
+		ask_end(a, -1, &c->asking);
+}
+
+void kl_sandbox_set_status(struct kubelet *k, struct kl_sandbox *s,
+                           const Runtime__V1__PodSandboxStatus *st)
+{
+	const Runtime__V1__PodSandboxNetworkStatus *net = st->network;
+	const Runtime__V1__PodIP *ip2 =
+	    net && net->n_additional_ips ? net->additional_ips[0] : NULL;
+	set_str(&s->ip, net && net->ip && *net->ip ? net->ip : NULL);
+	set_str(&s->ip2, ip2 && ip2->ip && *ip2->ip ? ip2->ip : NULL);
+	s->state = st->state;
+	s->status_known = true;
+	s->touched_ms = loop_now_ms(k->loop);
 }
 
 static void on_sb_status(int code, const char *msg,
                          const Runtime__V1__PodSandboxStatusResponse *resp, void *arg)
 {
-	struct kl_sb_ask {
-		struct kubelet *k;
-		char *id;
-	} *a = arg;
+	struct kl_ask *a = arg;
 	struct kubelet *k = a->k;
-	kl_cri_done(k, code);
-	k->status_asks--;
-	if (!k->stopping) {
-		struct kl_sandbox *s = strmap_get(&k->sandboxes, a->id);
-		if (s) {
-			s->asking = false;
-			if (code == GRPC_OK && resp->status) {
-				const Runtime__V1__PodSandboxNetworkStatus *net =
-				    resp->status->network;
-				set_str(&s->ip, net && net->ip && *net->ip ? net->ip : NULL);
-				s->state = resp->status->state;
-				s->status_known = true;
-				mark_changed(&k->changed, s->uid);
-			}
+	bool ignored;
+	struct kl_sandbox *s = k->stopping ? NULL : strmap_get(&k->sandboxes, a->id);
+	if (s) {
+		s->asking = false;
+		if (code == GRPC_OK && resp->status) {
+			kl_sandbox_set_status(k, s, resp->status);
+			mark_changed(&k->changed, s->uid);
 		}
-		if (!k->status_asks && !k->relist_parts)
-			relist_finish(k);
 	}
-	free(a->id);
-	free(a);
+	ask_end(a, code, &ignored);
 }
 
 static void ask_sb_status(struct kubelet *k, struct kl_sandbox *s)
 {
-	struct kl_sb_ask {
-		struct kubelet *k;
-		char *id;
-	} *a = xmalloc(sizeof(*a));
-	a->k = k;
-	a->id = xstrdup(s->id);
+	struct kl_ask *a = ask_new(k, s->id, &s->asking);
 	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
 	req.pod_sandbox_id = s->id;
-	s->asking = true;
-	k->status_asks++;
-	k->cri_calls++;
-	if (cri_pod_sandbox_status(k->cri, &req, STATUS_TIMEOUT_MS, 0, on_sb_status, a) < 0) {
-		k->status_asks--;
-		k->cri_calls--;
-		s->asking = false;
-		free(a->id);
-		free(a);
-	}
+	if (cri_pod_sandbox_status(k->cri, &req, STATUS_TIMEOUT_MS, 0, on_sb_status, a) < 0)
+		ask_end(a, -1, &s->asking);
 }
 
 /* Entries we changed after the relist began are newer than what it says about them. */

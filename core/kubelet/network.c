@@ -42,8 +42,10 @@ static int write_conflist(struct kubelet *k, const char *cidrs, struct err *e)
 	for (char *t = strtok_r(buf, ",", &save); t && c.n_pod_cidrs < CNI_MAX_CIDRS;
 	     t = strtok_r(NULL, ",", &save))
 		c.pod_cidrs[c.n_pod_cidrs++] = t;
-	if (k->cluster_cidr && *k->cluster_cidr)
-		c.cluster_cidrs[c.n_cluster_cidrs++] = k->cluster_cidr;
+	_cleanup_free_ char *clusters = xstrdup(k->cluster_cidr ? k->cluster_cidr : "");
+	for (char *t = strtok_r(clusters, ",", &save);
+	     t && c.n_cluster_cidrs < CNI_MAX_CLUSTER_CIDRS; t = strtok_r(NULL, ",", &save))
+		c.cluster_cidrs[c.n_cluster_cidrs++] = t;
 	/* a second bridge (tests, several tugs on one host) gets its own masquerade table */
 	if (strcmp(k->cni_bridge, CNI_DEFAULT_BRIDGE))
 		c.masq_table = table = xasprintf("tug-cni-%s", k->cni_bridge);

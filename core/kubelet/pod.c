@@ -315,13 +315,8 @@ static void on_sandbox_status(int code, const char *msg,
 	kl_cri_done(k, code);
 	if (!k->stopping) {
 		struct kl_sandbox *s = strmap_get(&k->sandboxes, o->id);
-		if (s && code == GRPC_OK && resp->status) {
-			const Runtime__V1__PodSandboxNetworkStatus *net = resp->status->network;
-			set_str(&s->ip, net && net->ip && *net->ip ? net->ip : NULL);
-			s->state = resp->status->state;
-			s->status_known = true;
-			s->touched_ms = loop_now_ms(k->loop);
-		}
+		if (s && code == GRPC_OK && resp->status)
+			kl_sandbox_set_status(k, s, resp->status);
 		if (s)
 			s->asking = false;
 		if (o->p)

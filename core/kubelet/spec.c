@@ -260,6 +260,9 @@ int kl_field_ref(const struct kl_env_ctx *ctx, const char *path, char **out, str
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
 		free(key);
 		s = cJSON_IsString(v) ? v->valuestring : "";
+	} else if (!strcmp(path, "status.podIPs") && ctx->pod_ip && ctx->pod_ip2) {
+		*out = xasprintf("%s,%s", ctx->pod_ip, ctx->pod_ip2);
+		return 0;
 	} else if (!strcmp(path, "status.podIP") || !strcmp(path, "status.podIPs")) {
 		s = ctx->pod_ip;
 	} else if (!strcmp(path, "status.hostIP") || !strcmp(path, "status.hostIPs")) {

@@ -422,14 +422,20 @@ cJSON *kl_pod_status(struct kl_pod *p)
 	cJSON_AddStringToObject(hip, "ip", k->node_ip);
 	cJSON_AddItemToArray(hips, hip);
 	const char *ip = host_net ? k->node_ip : sb && sb->ip ? sb->ip : NULL;
-	if (!ip)
-		ip = obj_get_str(p->written, "podIP"); /* a dead sandbox's pod keeps its IP */
 	if (ip && *ip) {
 		cJSON_AddStringToObject(st, "podIP", ip);
 		cJSON *pips = cJSON_AddArrayToObject(st, "podIPs");
-		cJSON *pip = cJSON_CreateObject();
-		cJSON_AddStringToObject(pip, "ip", ip);
-		cJSON_AddItemToArray(pips, pip);
+		const char *both[] = { ip, !host_net ? sb->ip2 : NULL };
+		for (size_t i = 0; i < ARRAY_SIZE(both) && both[i]; i++) {
+			cJSON *pip = cJSON_CreateObject();
+			cJSON_AddStringToObject(pip, "ip", both[i]);
+			cJSON_AddItemToArray(pips, pip);
+		}
+	} else if (obj_get_str(p->written, "podIP")) {
+		/* a dead sandbox's pod keeps its IPs */
+		cJSON_AddStringToObject(st, "podIP", obj_get_str(p->written, "podIP"));
+		if (obj_get(p->written, "podIPs"))
+			cJSON_AddItemToObject(st, "podIPs", obj_dup(obj_get(p->written, "podIPs")));
 	}
 	if (p->start_time) {
 		char t[32];

@@ -404,6 +404,7 @@ static int add_downward(struct kl_pod *p, const cJSON *items, int def_mode, stru
 	struct kl_sandbox *sb = kl_newest_sandbox(k, p->uid);
 	struct kl_env_ctx ctx = { .pod = p->obj,
 		                  .pod_ip = sb ? sb->ip : NULL,
+		                  .pod_ip2 = sb ? sb->ip2 : NULL,
 		                  .host_ip = k->node_ip,
 		                  .node_cpu_milli = k->node_cpu_milli,
 		                  .node_mem_bytes = k->node_mem_bytes };

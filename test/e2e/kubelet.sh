@@ -1,6 +1,7 @@
 # kubelet: pods on real containerd and runc through `tug server` (its kubelet, not
-# --disable-agent) and kubectl, on tug-cni (bridge tkub<N>, the cluster CIDR a /24 inside
-# 10.252.0.0/16, given to the node by the node IPAM controller): the seed's command/args table, init containers, restarts with back-off,
+# --disable-agent) and kubectl, on tug-cni (bridge tkub<N>; the cluster dual-stack, a /24 inside
+# 10.252.0.0/16 and a /64, given to the node by the node IPAM controller): the seed's
+# command/args table, init containers, restarts with back-off,
 # OOMKilled, probes, configMap/secret/emptyDir/hostPath/downwardAPI volumes and env, pods
 # talking over localhost, a hostPort, logs, graceful deletion, tug and containerd restarts, the Node.
 . "$TOP/test/lib.sh"
@@ -67,7 +68,7 @@ hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); pri
 start_tug() {
 	"$TUG" server --data-dir "$tmp/d" --volatile-dir "$tmp/vol" --bind-address 127.0.0.1 \
 		--https-listen-port "$port" --write-kubeconfig "$tmp/kubeconfig" --node-name tkub-node \
-		--cluster-cidr "10.252.$net.0/24" --cni-bridge "$br" --node-lease-interval 2s >>"$tmp/log" 2>&1 &
+		--cluster-cidr "10.252.$net.0/24,fd00:252:$net::/64" --cni-bridge "$br" --node-lease-interval 2s >>"$tmp/log" 2>&1 &
 	pid=$!
 }
 # wait_until SECONDS command...: true as soon as the command is
@@ -92,8 +93,12 @@ wait_until 60 node_ready
 check "the node registers and becomes Ready once containerd is" node_ready
 check "the node IPAM controller gives the node its pod CIDR" \
 	test "$($K get node tkub-node -o jsonpath='{.spec.podCIDR}')" = "10.252.$net.0/24"
+check "... and, the cluster being dual-stack, one of each family" \
+	test "$($K get node tkub-node -o jsonpath='{.spec.podCIDRs[*]}')" = "10.252.$net.0/24 fd00:252:$net::/64"
 check "the kubelet writes tug-cni's conflist for it" \
 	grep -q "\"10.252.$net.0/24\"" "$tmp/d/cni/net.d/10-tug.conflist"
+check "... with both pod CIDRs as ranges, and both cluster CIDRs kept from masquerade" bash -c \
+	"jq -e '.plugins[0] | ([.ranges[].subnet] == [\"10.252.$net.0/24\", \"fd00:252:$net::/64\"]) and (.clusterCIDRs | length == 2)' '$tmp/d/cni/net.d/10-tug.conflist' >/dev/null"
 check "containerd's CNI dir runs the small tug-cni, for pods and for their lo" bash -c \
 	"[ \"\$(readlink '$tmp/d/cni/bin/tug-cni')\" = '$B/tug-cni' ] && [ \"\$(readlink '$tmp/d/cni/bin/loopback')\" = '$B/tug-cni' ]"
 
@@ -176,6 +181,13 @@ Y
     ports: [{name: http, containerPort: 8080}]
     readinessProbe: {httpGet: {path: /index.html, port: http}, periodSeconds: 1}
     livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, failureThreshold: 20}
+Y
+	pod dual <<Y
+  containers:
+  - name: c
+    image: $img
+    command: [sh, -c, "echo ips \$POD_IPS; grep -c -w dual /etc/hosts; exec sleep 3600"]
+    env: [{name: POD_IPS, valueFrom: {fieldRef: {fieldPath: status.podIPs}}}]
 Y
 	pod shared <<Y
   volumes: [{name: s, emptyDir: {}}, {name: m, emptyDir: {medium: Memory}}]
@@ -268,6 +280,22 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: caps, labels: {app: tkub}}
+spec:
+  nodeName: tkub-node
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    securityContext: {capabilities: {add: [NET_ADMIN], drop: [CHOWN]}}
+    image: $img
+    command: [sh, -c, 'e=0x\$(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status); echo "admin=\$(( (e >> 12) & 1 )) chown=\$(( e & 1 ))"; ip addr add 192.0.2.1/32 dev lo && echo made; exec sleep 3600']
+  - name: priv
+    image: $img
+    command: [sh, -c, 'sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status; ls /dev | wc -l; if echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null; then echo sys-rw; else echo sys-ro; fi; exec sleep 3600']
+    securityContext: {privileged: true}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: missing-cm, labels: {app: tkub}}
 spec:
   nodeName: tkub-node
@@ -342,6 +370,15 @@ echo "# probes-net pod IP $ip"
 check "the pod gets its IP from tug-cni, inside the node's pod CIDR" bash -c "[[ '$ip' == 10.252.$net.* ]] && [ '$ip' != 10.252.$net.1 ]"
 check "podIPs lists it too, hostIP is the node's" bash -c "[ \"\$($K get pod probes-net -o jsonpath='{.status.podIPs[0].ip}')\" = '$ip' ] && [ -n \"\$($K get pod probes-net -o jsonpath='{.status.hostIP}')\" ]"
 check "the host reaches the pod over the bridge" bash -c "[ \"\$(wget -qO- -T 5 http://$ip:8080/index.html)\" = hi ]"
+ip6=$(jp probes-net '{.status.podIPs[1].ip}')
+check "a dual-stack pod's podIPs has its IPv6 address second, from the node's IPv6 pod CIDR" \
+	bash -c "[[ '$ip6' == fd00:252:$net::* ]] && [ '$ip6' != fd00:252:$net::1 ]"
+wait_until 10 bash -c "wget -qO- -T 2 'http://[$ip6]:8080/index.html' >/dev/null 2>&1"
+check "the host reaches the pod over IPv6 too" bash -c "[ \"\$(wget -qO- -T 5 'http://[$ip6]:8080/index.html')\" = hi ]"
+wait_until 60 is dual '{.status.phase}' Running
+wait_until 20 bash -c "$K logs dual 2>/dev/null | grep -q ."
+LOGS="ips $(jp dual '{.status.podIPs[0].ip}'),$(jp dual '{.status.podIPs[1].ip}')|2|"
+check "status.podIPs in the environment lists both addresses; /etc/hosts names the pod on both" logs_are dual
 check "conditions PodReadyToStartContainers, PodScheduled, Initialized, ContainersReady, Ready all True" \
 	bash -c "c=\$($K get pod probes-net -o jsonpath='{range .status.conditions[*]}{.type}={.status} {end}'); for t in PodReadyToStartContainers PodScheduled Initialized ContainersReady Ready; do grep -q \"\$t=True\" <<<\"\$c\" || exit 1; done"
 check "containerStatuses: running, ready, started, containerID, image and imageID" bash -c \
@@ -377,6 +414,16 @@ wait_until 60 is secctx '{.status.phase}' Running
 LOGS="1234|5678|blue|secctx|ro|"
 wait_until 20 logs_are secctx
 check "securityContext runAsUser/runAsGroup, readOnlyRootFilesystem; a projected volume" logs_are secctx
+wait_until 60 is caps '{.status.phase}' Running
+LOGS="admin=1 chown=0|made|"
+wait_until 20 logs_are caps -c c
+check "capabilities add NET_ADMIN and drop CHOWN" logs_are caps -c c
+wait_until 20 bash -c "[ \"\$($K logs caps -c priv 2>/dev/null | wc -l)\" -ge 3 ]"
+mapfile -t pl < <($K logs caps -c priv 2>/dev/null)
+check "a privileged container has every capability the node has" \
+	test "${pl[0]:-}" = "$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)"
+check "a privileged container sees the host's devices and may write /proc/sys" \
+	bash -c "[ '${pl[1]:-0}' -gt 20 ] && [ '${pl[2]:-}' = sys-rw ]"
 wait_until 60 is hostnet '{.status.phase}' Running
 check "a hostNetwork pod's IP is the node's" bash -c "[ -n \"\$($K get pod hostnet -o jsonpath='{.status.podIP}')\" ] && [ \"\$($K get pod hostnet -o jsonpath='{.status.podIP}')\" = \"\$($K get pod hostnet -o jsonpath='{.status.hostIP}')\" ]"
 $K patch configmap tkub-cm --type=merge -p '{"data":{"greeting":"updated"}}' >/dev/null
@@ -579,6 +626,7 @@ wait_until 60 is after-restart '{.status.phase}' Running
 check "new pods start after the containerd restart" is after-restart '{.status.phase}' Running
 after2=$(ids | grep -v '^after-restart=')
 check "and the running pods were not restarted by it" test "$before" = "$after2"
+[ "$before" = "$after2" ] || diff <(echo "$before") <(echo "$after2") | sed 's/^/# /'
 
 # --- the node ----------------------------------------------------------------------------------------------------
 r1=$($K -n kube-node-lease get lease tkub-node -o jsonpath='{.spec.renewTime}')

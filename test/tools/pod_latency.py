@@ -134,10 +134,11 @@ def main():
         one.append((w.seen[name] - t0) * 1000)
         api.call("DELETE", base + "/" + name, {"gracePeriodSeconds": 0})
         w.wait(lambda: name in w.gone, 120)
-    print("1 pod (median of %d): create to Running+Ready %.1f ms (min %.1f, max %.1f)" %
-          (a.rounds, statistics.median(one), min(one), max(one)))
+    if one:
+        print("1 pod (median of %d): create to Running+Ready %.1f ms (min %.1f, max %.1f)" %
+              (a.rounds, statistics.median(one), min(one), max(one)))
 
-    names = ["bench-many-%d" % i for i in range(a.pods)]
+    names = ["bench-many-%s-%d" % (run, i) for i in range(a.pods)]
     t0 = time.monotonic()
     for n in names:
         api.call("POST", base, pod(n, run, a.image, a.node))
@@ -150,7 +151,8 @@ def main():
     wall = max(lat)
     print("%d pods at once (posted in %.0f ms): p50 %.0f ms, p90 %.0f ms, max %.0f ms" %
           (a.pods, (t_posted - t0) * 1000, pct(lat, 0.5), pct(lat, 0.9), wall))
-    print(json.dumps({"bench": "pod_latency", "one_pod_ms": round(statistics.median(one), 1),
+    print(json.dumps({"bench": "pod_latency",
+                      "one_pod_ms": round(statistics.median(one), 1) if one else None,
                       "concurrent": {"pods": a.pods, "p50_ms": round(pct(lat, 0.5)),
                                      "p90_ms": round(pct(lat, 0.9)), "max_ms": round(wall)}}))
     if not a.keep:

@@ -98,6 +98,21 @@ static void test_bad_values_get_clear_messages(void **state)
 	assert_int_equal(load(&c, CFG_SERVER, &e, 4, a2), -EINVAL);
 	assert_non_null(strstr(e.msg, "--cluster-cidr"));
 	config_free(&c);
+	/* dual stack: one CIDR of each family, and no more */
+	static const char *const cidrs[][2] = { { "10.42.0.0/16,fd42::/56", "ok" },
+		                                { "fd42::/56,10.42.0.0/16", "ok" },
+		                                { "10.42.0.0/16,10.43.0.0/16", NULL },
+		                                { "10.42.0.0/16,fd42::/56,fd43::/56", NULL },
+		                                { "10.42.0.0/16,", NULL } };
+	for (size_t i = 0; i < ARRAY_SIZE(cidrs); i++) {
+		char *a[] = { "--config", "/dev/null", "--cluster-cidr", (char *)cidrs[i][0] };
+		assert_int_equal(load(&c, CFG_SERVER, &e, 4, a), cidrs[i][1] ? 0 : -EINVAL);
+		if (cidrs[i][1])
+			assert_string_equal(c.cluster_cidr, cidrs[i][0]);
+		else
+			assert_non_null(strstr(e.msg, "dual stack"));
+		config_free(&c);
+	}
 	char *a3[] = { "--config", "/dev/null", "--node-lease-interval", "soon" };
 	assert_int_equal(load(&c, CFG_SERVER, &e, 4, a3), -EINVAL);
 	assert_non_null(strstr(e.msg, "not a duration"));

@@ -1,5 +1,5 @@
 /* kubelet_spec_test: the kubelet's pure rules: crash back-off as upstream's, $(VAR)
- * expansion, the pod phase from container statuses, resources and OOM scores by QoS. */
+ * expansion, downward API pod IPs, the pod phase from container statuses, resources and OOM scores by QoS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +56,28 @@ static void test_expand_replaces_known_keeps_unknown_and_unescapes(void **state)
 	kl_envs_set(&env, "A", "replaced");
 	assert_string_equal(kl_envs_get(&env, "A"), "replaced");
 	kl_envs_free(&env);
+}
+
+static void test_field_ref_pod_ips_single_and_dual_stack(void **state)
+{
+	cJSON *pod = cJSON_Parse("{\"metadata\":{\"name\":\"p\"}}");
+	struct kl_env_ctx ctx = { .pod = pod, .pod_ip = "10.42.0.5", .host_ip = "192.0.2.1" };
+	struct err e = { 0 };
+	char *v;
+	assert_int_equal(kl_field_ref(&ctx, "status.podIPs", &v, &e), 0);
+	assert_string_equal(v, "10.42.0.5");
+	free(v);
+	ctx.pod_ip2 = "fd42::5";
+	assert_int_equal(kl_field_ref(&ctx, "status.podIPs", &v, &e), 0);
+	assert_string_equal(v, "10.42.0.5,fd42::5");
+	free(v);
+	assert_int_equal(kl_field_ref(&ctx, "status.podIP", &v, &e), 0);
+	assert_string_equal(v, "10.42.0.5");
+	free(v);
+	assert_int_equal(kl_field_ref(&ctx, "status.hostIP", &v, &e), 0);
+	assert_string_equal(v, "192.0.2.1");
+	free(v);
+	cJSON_Delete(pod);
 }
 
 static const char *phase(const char *spec, const char *statuses)
@@ -124,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_backoff_restarts_at_once_then_doubles_from_10s_to_5min),
 		cmocka_unit_test(test_backoff_is_forgotten_after_a_long_run),
 		cmocka_unit_test(test_expand_replaces_known_keeps_unknown_and_unescapes),
+		cmocka_unit_test(test_field_ref_pod_ips_single_and_dual_stack),
 		cmocka_unit_test(test_phase_follows_containers_and_restart_policy),
 		cmocka_unit_test(test_resources_and_oom_score_by_qos),
 	};
