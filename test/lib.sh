@@ -18,3 +18,9 @@ finish() {
 	echo "# $T_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }
+
+# A `tug server` run in this network namespace leaves its masquerade table (net/routes) when it
+# stops, as a node keeps its pods' network across a restart. Tests that run one call
+# drop_routes_table on exit, which removes it unless it was there before the test.
+ROUTES_BEFORE=$(nft list table inet tug-routes 2>/dev/null | head -1)
+drop_routes_table() { [ -n "$ROUTES_BEFORE" ] || nft delete table inet tug-routes 2>/dev/null; }

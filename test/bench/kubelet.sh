@@ -26,8 +26,11 @@ cleanup() {
 	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	ip link del "$br" 2>/dev/null
 	nft delete table inet "tug-cni-$br" 2>/dev/null
+	# the server's masquerade of pod traffic (net/routes), unless a tug here had it before us
+	[ -n "$routes_before" ] || nft delete table inet tug-routes 2>/dev/null
 	rm -rf "$tmp"
 }
+routes_before=$(nft list table inet tug-routes 2>/dev/null | head -1)
 trap cleanup EXIT
 
 mkdir -p "$tmp/d/images" "$tmp/pods"

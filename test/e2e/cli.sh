@@ -5,6 +5,7 @@ tmp=$(mktemp -d /tmp/tug-e2e-cli.XXXXXX)
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	drop_routes_table
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -31,7 +32,7 @@ printf 'data-dir: %s/d\nvolatile-dir: %s/v\nbind-address: 127.0.0.1\nhttps-liste
 	"$tmp" "$tmp" "$tmp" >"$tmp/c.yaml"
 "$TUG" server -c "$tmp/c.yaml" --debug 2>"$tmp/log" &
 pid=$!
-for _ in $(seq 300); do grep -q running "$tmp/log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "running, data in" "$tmp/log" && break; sleep 0.1; done
 check "server starts from the config file" grep -q "running, data in $tmp/d" "$tmp/log"
 check "store lives in <data-dir>/db" test -f "$tmp/d/db/data.mdb"
 check "volatile kinds live in the volatile dir" test -f "$tmp/v/db/data.mdb"

@@ -12,6 +12,7 @@ cleanup() {
 	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	ip link del tcri0 2>/dev/null
 	ip link del tcri1 2>/dev/null
+	drop_routes_table
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

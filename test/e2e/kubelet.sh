@@ -30,6 +30,7 @@ cleanup() {
 	ip link del "$br" 2>/dev/null
 	nft delete table inet "tug-cni-$br" 2>/dev/null
 	nft delete table inet "tug-hp-$br" 2>/dev/null
+	drop_routes_table
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
