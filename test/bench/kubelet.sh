@@ -59,13 +59,21 @@ rss_idle=$(rss_kb "$pid")
 REPEAT=${KUBELET_BENCH_REPEAT:-3}
 # The kernel frees the last turn's namespaces and cgroups for a while after they are gone.
 SETTLE=${KUBELET_BENCH_SETTLE:-10}
+cd_pid() { pgrep -P "$pid" -x containerd | head -1; } # the containerd tug runs
 lat() { # lat ROUND: tug's run; the first keeps its 30 pods running
-	local keep=
+	local keep= c0 c1 d0 d1
 	[ "$1" = 1 ] && keep=--keep
+	c0=$(cpu_ticks "$pid")
+	d0=$(cpu_ticks "$(cd_pid)")
 	python3 test/tools/pod_latency.py --server "https://127.0.0.1:$port" \
 		--token-file "$tmp/d/server/admin-token" --image docker.io/library/tkbb-busybox:1 \
 		--node tkbb-node --rounds "$ROUNDS" --pods "$PODS" $keep | tee "$tmp/tug.$1.out" || exit 1
 	tail -1 "$tmp/tug.$1.out" >"$tmp/tug.$1.json"
+	# what tug itself (API server, kubelet, controllers) and its containerd used for the turn
+	c1=$(cpu_ticks "$pid")
+	d1=$(cpu_ticks "$(cd_pid)")
+	echo "$(((c1 - c0) * 1000 / CLK)) $(((d1 - d0) * 1000 / CLK))" >"$tmp/cpu.$1"
+	echo "CPU of the turn: tug $(((c1 - c0) * 1000 / CLK)) ms, its containerd $(((d1 - d0) * 1000 / CLK)) ms"
 }
 gone() { # waits until tug has stopped every pod and removed its sandbox
 	for _ in $(seq 240); do
@@ -117,14 +125,17 @@ f1=$(med floor .one_pod_ms.total)
 tp50=$(med tug .concurrent.p50_ms)
 fp50=$(med floor .concurrent.p50_ms)
 tmax=$(med tug .concurrent.max_ms)
+tcpu=$(median $(for r in $(seq "$REPEAT"); do cut -d' ' -f1 "$tmp/cpu.$r"; done))
+dcpu=$(median $(for r in $(seq "$REPEAT"); do cut -d' ' -f2 "$tmp/cpu.$r"; done))
 fmax=$(med floor .concurrent.max_ms)
 ratios=$(for r in $(seq "$REPEAT"); do
 	jq -rn --slurpfile t "$tmp/tug.$r.json" --slurpfile f "$tmp/floor.$r.json" \
 		'($t[0].concurrent.p50_ms / $f[0].concurrent.p50_ms * 100 | round) / 100'
 done | tr '\n' ' ')
-awk -v t1="$t1" -v f1="$f1" -v tp="$tp50" -v fp="$fp50" -v tm="$tmax" -v fm="$fmax" -v n="$PODS" -v k="$REPEAT" -v rs="$ratios" 'BEGIN {
+awk -v t1="$t1" -v f1="$f1" -v tp="$tp50" -v fp="$fp50" -v tm="$tmax" -v fm="$fmax" -v n="$PODS" -v k="$REPEAT" -v rs="$ratios" -v tc="$tcpu" -v dc="$dcpu" -v rounds="$ROUNDS" 'BEGIN {
 	printf "1 pod, medians of %d turns: tug %.1f ms, floor %.1f ms: %.2fx (%+.1f ms)\n", k, t1, f1, t1 / f1, t1 - f1
+	printf "tug CPU per turn (%d single pods, then %d at once), median: %d ms for tug, %d ms for the containerd it runs\n", rounds, n, tc, dc
 	printf "%d at once, medians of %d turns: p50 tug %.0f ms, floor %.0f ms: %.2fx (per turn: %s); max tug %.0f ms, floor %.0f ms: %.2fx\n", n, k, tp, fp, tp / fp, rs, tm, fm, tm / fm
 }'
-printf '{"bench":"kubelet","one_pod_ms":{"tug":%s,"floor":%s},"concurrent":{"pods":%s,"turns":%s,"p50_ms":{"tug":%s,"floor":%s},"max_ms":{"tug":%s,"floor":%s}},"rss_kib":{"idle":%s,"pods_running":%s},"idle_cpu_pct":%s}\n' \
-	"$t1" "$f1" "$PODS" "$REPEAT" "$tp50" "$fp50" "$tmax" "$fmax" "$rss_idle" "$rss" "$idle"
+printf '{"bench":"kubelet","one_pod_ms":{"tug":%s,"floor":%s},"concurrent":{"pods":%s,"turns":%s,"p50_ms":{"tug":%s,"floor":%s},"max_ms":{"tug":%s,"floor":%s}},"rss_kib":{"idle":%s,"pods_running":%s},"idle_cpu_pct":%s,"turn_cpu_ms":{"tug":%s,"containerd":%s}}\n' \
+	"$t1" "$f1" "$PODS" "$REPEAT" "$tp50" "$fp50" "$tmax" "$fmax" "$rss_idle" "$rss" "$idle" "$tcpu" "$dcpu"
