@@ -5,7 +5,8 @@ TUG=${TUG:-$TOP/build/tug}
 tmp=$(mktemp -d /tmp/tug-e2e-auth.XXXXXX)
 pid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	drop_routes_table
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
