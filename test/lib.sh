@@ -24,3 +24,24 @@ finish() {
 # drop_routes_table on exit, which removes it unless it was there before the test.
 ROUTES_BEFORE=$(nft list table inet tug-routes 2>/dev/null | head -1)
 drop_routes_table() { [ -n "$ROUTES_BEFORE" ] || nft delete table inet tug-routes 2>/dev/null; }
+
+# Lazily unmounts whatever is still mounted under a directory (containerd leaves overlay
+# mounts and netns only when a run was cut short), deepest first.
+umount_under() {
+	grep -o " $1[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+}
+# Tests on real containerd: skips the whole test (and exits) unless containerd, runc and a
+# static busybox (the test image's only program) are installed; sets BUSYBOX.
+need_containerd() {
+	if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
+		skip "containerd and runc are not installed"
+		finish
+		exit 0
+	fi
+	BUSYBOX=$(command -v busybox)
+	if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+		skip "no static busybox (install busybox-static)"
+		finish
+		exit 0
+	fi
+}

@@ -9,7 +9,7 @@ srv=
 cleanup() {
 	[ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
 	# containerd leaves overlay mounts and netns only when a run was cut short
-	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	umount_under "$tmp"
 	ip link del tcri0 2>/dev/null
 	ip link del tcri1 2>/dev/null
 	drop_routes_table
@@ -17,19 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
-	skip "containerd and runc are not installed"
-	finish
-	exit 0
-fi
-
 # The test image: Debian's static busybox (busybox-static) with a few applet links.
-BUSYBOX=$(command -v busybox)
-if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
-	skip "no static busybox (install busybox-static)"
-	finish
-	exit 0
-fi
+need_containerd
 links=()
 for a in sh echo cat sleep ls true false env; do links+=("bin/$a@busybox"); done
 "$B/host/mkoci" -o "$tmp/busybox.tar" -n docker.io/library/tcri-busybox:1 -a amd64 \

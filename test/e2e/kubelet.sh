@@ -26,7 +26,7 @@ cleanup() {
 	fi
 	# the pods' CRI log directories, by uid
 	for u in $(cat "$tmp/uids" 2>/dev/null); do rm -rf /var/log/pods/*_"$u"; done
-	grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	umount_under "$tmp"
 	ip link del "$br" 2>/dev/null
 	nft delete table inet "tug-cni-$br" 2>/dev/null
 	nft delete table inet "tug-hp-$br" 2>/dev/null
@@ -35,17 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v containerd >/dev/null || ! command -v runc >/dev/null; then
-	skip "containerd and runc are not installed"
-	finish
-	exit 0
-fi
-BUSYBOX=$(command -v busybox)
-if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
-	skip "no static busybox (busybox-static)"
-	finish
-	exit 0
-fi
+need_containerd
 if ! grep -q 'CONFIG_TUG_KUBELET=y' "$B/.config" 2>/dev/null; then
 	skip "built without the kubelet"
 	finish
