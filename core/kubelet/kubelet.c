@@ -287,19 +287,24 @@ static struct kl_ask *ask_new(struct kubelet *k, const char *id, bool *asking)
 	return a;
 }
 
-/* Ends a: answered (code from the runtime), or never sent (code < 0, asking is cleared). */
-static void ask_end(struct kl_ask *a, int code, bool *asking)
+/* Ends a when the runtime answered. */
+static void ask_end(struct kl_ask *a, int code)
 {
 	struct kubelet *k = a->k;
 	k->status_asks--;
-	if (code < 0) {
-		k->cri_calls--;
-		*asking = false;
-	} else {
-		kl_cri_done(k, code);
-		if (!k->stopping && !k->status_asks && !k->relist_parts)
-			relist_finish(k);
-	}
+	kl_cri_done(k, code);
+	if (!k->stopping && !k->status_asks && !k->relist_parts)
+		relist_finish(k);
+	free(a->id);
+	free(a);
+}
+
+/* Ends a when its request could not be sent. */
+static void ask_unsent(struct kl_ask *a, bool *asking)
+{
+	a->k->status_asks--;
+	a->k->cri_calls--;
+	*asking = false;
 	free(a->id);
 	free(a);
 }
@@ -309,7 +314,6 @@ static void on_ctr_status(int code, const char *msg,
 {
 	struct kl_ask *a = arg;
 	struct kubelet *k = a->k;
-	bool ignored;
 	struct kl_ctr *c = k->stopping ? NULL : strmap_get(&k->ctrs, a->id);
 	if (c) {
 		c->asking = false;
@@ -323,7 +327,7 @@ static void on_ctr_status(int code, const char *msg,
 			free(uid);
 		}
 	}
-	ask_end(a, code, &ignored);
+	ask_end(a, code);
 }
 
 static void ask_ctr_status(struct kubelet *k, struct kl_ctr *c)
@@ -332,7 +336,7 @@ static void ask_ctr_status(struct kubelet *k, struct kl_ctr *c)
 	Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
 	req.container_id = c->id;
 	if (cri_container_status(k->cri, &req, STATUS_TIMEOUT_MS, 0, on_ctr_status, a) < 0)
-		ask_end(a, -1, &c->asking);
+		ask_unsent(a, &c->asking);
 }
 
 void kl_sandbox_set_status(struct kubelet *k, struct kl_sandbox *s,
@@ -353,7 +357,6 @@ static void on_sb_status(int code, const char *msg,
 {
 	struct kl_ask *a = arg;
 	struct kubelet *k = a->k;
-	bool ignored;
 	struct kl_sandbox *s = k->stopping ? NULL : strmap_get(&k->sandboxes, a->id);
 	if (s) {
 		s->asking = false;
@@ -362,7 +365,7 @@ static void on_sb_status(int code, const char *msg,
 			mark_changed(&k->changed, s->uid);
 		}
 	}
-	ask_end(a, code, &ignored);
+	ask_end(a, code);
 }
 
 static void ask_sb_status(struct kubelet *k, struct kl_sandbox *s)
@@ -371,7 +374,7 @@ static void ask_sb_status(struct kubelet *k, struct kl_sandbox *s)
 	Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
 	req.pod_sandbox_id = s->id;
 	if (cri_pod_sandbox_status(k->cri, &req, STATUS_TIMEOUT_MS, 0, on_sb_status, a) < 0)
-		ask_end(a, -1, &s->asking);
+		ask_unsent(a, &s->asking);
 }
 
 /* Entries we changed after the relist began are newer than what it says about them. */
